@@ -1,0 +1,28 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Both set up what they need on first use (.venv, npm packages, Debian packages when root).
+PY := .venv/bin/python
+SETUP_STAMP := .venv/.oblako-setup
+
+.PHONY: demo test bench lint types contracts pytest micropython mpy setup gen clean
+
+demo: $(SETUP_STAMP)
+	$(PY) -m oblako demo
+
+test: $(SETUP_STAMP)
+	bash tools/test.sh
+
+bench: $(SETUP_STAMP)
+	$(PY) -m oblako bench codec
+
+setup: $(SETUP_STAMP)
+
+$(SETUP_STAMP): pyproject.toml package.json tools/setup.sh
+	bash tools/setup.sh
+	touch $@
+
+# Regenerate the firmware's checked-in copy of the tag registry.
+gen: $(SETUP_STAMP)
+	$(PY) -m oblako gen firmware-tags
+
+clean:
+	rm -rf .venv node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Oblako's command line: the composition root that wires the packages together."""

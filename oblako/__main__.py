@@ -1,0 +1,5 @@
+"""`python -m oblako` is the `oblako` command."""
+
+from oblako.cli import app
+
+app()

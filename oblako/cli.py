@@ -1,0 +1,204 @@
+"""The `oblako` command: tools people use on fiscal bytes, benchmarks, code generation."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from oblako.blobs import InputError, hex_context, read_blob
+from protocol.errors import ProtocolError, TlvError
+from protocol.ofd import FnContainer, OfdMessage, parse_container, parse_message
+from protocol.sniff import BlobKind, sniff
+from protocol.tlv import decode
+from protocol.tree import Field, render, to_json
+
+app = typer.Typer(
+    help="Oblako: облачная касса по 54-ФЗ. Инструменты для фискальных данных.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+tlv_app = typer.Typer(help="ФФД TLV: documents, OFD containers and messages.", no_args_is_help=True)
+fn_app = typer.Typer(help="The fiscal drive (ФН) link: frames and commands.", no_args_is_help=True)
+gen_app = typer.Typer(help="Generated copies of the spec for firmware/.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (figures and ratios to a same-run baseline).")
+app.add_typer(tlv_app, name="tlv")
+app.add_typer(fn_app, name="fn")
+app.add_typer(gen_app, name="gen")
+app.add_typer(bench_app, name="bench")
+
+
+def _fail(message: str, raw: bytes | None = None, offset: int | None = None) -> None:
+    typer.echo(f"ошибка: {message}", err=True)
+    if raw is not None and offset is not None and offset >= 0:
+        typer.echo(hex_context(raw, offset), err=True)
+    raise typer.Exit(1)
+
+
+def _blob(arg: str) -> bytes:
+    try:
+        return read_blob(arg)
+    except (InputError, OSError) as e:
+        _fail(str(e))
+        raise  # unreachable: _fail exits
+
+
+def _container_json(c: FnContainer) -> dict[str, Any]:
+    return {
+        "docType": c.doc_type,
+        "fnNumber": c.fn_number,
+        "fdNumber": c.fd_number,
+        "document": to_json(c.document),
+        "trailer": c.trailer.hex(),
+    }
+
+
+def _container_text(c: FnContainer) -> str:
+    head = (
+        f"Контейнер ФН: тип документа {c.doc_type}, ФН {c.fn_number}, ФД {c.fd_number}, "
+        f"хвост {len(c.trailer)} байт {c.trailer.hex()}"
+    )
+    return head + "\n" + render(c.document, indent=1)
+
+
+@tlv_app.command("decode")
+def tlv_decode(
+    source: Annotated[str, typer.Argument(help="hex bytes, or a file (binary or hex)")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print JSON keyed by English ids")
+    ] = False,
+) -> None:
+    """Decode a TLV document, an FN container or a whole OFD message (detected)."""
+    raw = _blob(source)
+    kind = sniff(raw)
+    try:
+        if kind is BlobKind.MESSAGE:
+            msg: OfdMessage = parse_message(raw)
+            h = msg.header
+            if as_json:
+                out: Any = {
+                    "kind": kind.value,
+                    "session": {
+                        "fnNumber": h.fn_number,
+                        "pVersion": h.p_version.hex(),
+                        "sVersion": h.s_version.hex(),
+                        "bodySize": h.body_size,
+                        "flags": h.flags,
+                        "crc": h.crc,
+                    },
+                    "container": _container_json(msg.container) if msg.container else None,
+                }
+            else:
+                out = (
+                    f"Сообщение ОФД: ФН {h.fn_number.strip()}, P-версия {h.p_version.hex()}, "
+                    f"тело {h.body_size} байт, флаги {h.flags:#06x}"
+                )
+                if msg.container is not None:
+                    out += "\n" + _container_text(msg.container)
+        elif kind is BlobKind.CONTAINER:
+            c = parse_container(raw)
+            out = {"kind": kind.value, **_container_json(c)} if as_json else _container_text(c)
+        else:
+            fields: list[Field] = decode(raw)
+            out = to_json(fields) if as_json else render(fields)
+    except TlvError as e:
+        _fail(str(e), raw, e.offset)
+    except ProtocolError as e:
+        _fail(str(e))
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(out)
+
+
+@fn_app.command("frame")
+def fn_frame(
+    command: Annotated[str, typer.Argument(help="command: hex code (30, 0x30) or name (STATUS)")],
+    data_hex: Annotated[str | None, typer.Argument(help="request data as hex")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="a request field, e.g. --set total=12345 (repeat)"),
+    ] = None,
+) -> None:
+    """Build a request frame (04 | LEN | CMD | DATA | CRC) and explain it."""
+    from oblako.frames import FrameInputError, explain, request_frame
+
+    try:
+        raw = request_frame(command, data_hex, set_ or [])
+    except FrameInputError as e:
+        _fail(str(e))
+    typer.echo(raw.hex())
+    for line in explain(raw):
+        typer.echo(line)
+
+
+@fn_app.command("parse")
+def fn_parse(
+    frame: Annotated[str, typer.Argument(help="a whole frame as hex, or a file")],
+    answer_to: Annotated[
+        str | None, typer.Option("--answer-to", help="the frame is an answer to this command")
+    ] = None,
+) -> None:
+    """Check a frame (start, length, CRC) and explain its command or answer."""
+    from oblako.frames import FrameInputError, explain
+
+    raw = _blob(frame)
+    try:
+        lines = explain(raw, answer_to)
+    except (FrameInputError, ProtocolError) as e:
+        _fail(str(e))
+    for line in lines:
+        typer.echo(line)
+
+
+@app.command("demo")
+def demo() -> None:
+    """What Oblako can do so far: decode the real vectors with both codecs (see README)."""
+    from oblako.demo import run_demo
+
+    run_demo()
+
+
+@gen_app.command("firmware-tags")
+def gen_firmware_tags(
+    check: Annotated[bool, typer.Option("--check", help="fail if the copy is stale")] = False,
+) -> None:
+    """Regenerate firmware/tagtable.py from protocol/tagdata.py."""
+    from oblako.gen import FIRMWARE_TAGS, firmware_tags_in_sync, write_firmware_tags
+
+    if check:
+        if not firmware_tags_in_sync():
+            _fail(f"{FIRMWARE_TAGS} is stale: run `make gen` and commit it")
+        typer.echo("firmware/tagtable.py is in sync with protocol/tagdata.py")
+        return
+    changed = write_firmware_tags()
+    typer.echo(f"{FIRMWARE_TAGS}: {'written' if changed else 'unchanged'}")
+
+
+@bench_app.command("codec")
+def bench_codec(
+    seconds: Annotated[float, typer.Option(help="seconds per CPython measurement")] = 2.0,
+    micropython: Annotated[bool, typer.Option(help="also run under MicroPython (Node)")] = True,
+) -> None:
+    """Encode+decode of a 20-item receipt: firmware codec, construct spec, MicroPython."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bench.codec import measure, report
+
+    console = Console()
+    with console.status("измеряем кодеки…"):
+        figures = measure(seconds, micropython)
+    table = Table(title="oblako bench codec")
+    for col in ("measurement", "figure", "ratio to baseline / target"):
+        table.add_column(col)
+    for row in report(figures):
+        table.add_row(*row)
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point for `python -m oblako`."""
+    app(args=sys.argv[1:])

@@ -1,0 +1,1 @@
+"""The spec on CPython: construct declarations, the tag registry and golden vectors."""

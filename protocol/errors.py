@@ -1,0 +1,37 @@
+"""Errors raised by the CPython protocol spec (`protocol.*`).
+
+One root, `ProtocolError`, so callers can catch everything the spec rejects on purpose;
+construct's own exceptions never escape a `protocol` helper.
+"""
+
+
+class ProtocolError(Exception):
+    """Root of every error a `protocol` codec raises on purpose."""
+
+
+class FrameFormatError(ProtocolError):
+    """A fiscal-drive link frame is malformed (reference fiscal-protocols.md §1.2)."""
+
+
+class TlvError(ProtocolError):
+    """A TLV document is malformed; says where: the tag path and the byte offset."""
+
+    def __init__(self, reason: str, path: tuple[int, ...] = (), offset: int | None = None):
+        self.reason = reason
+        self.path = tuple(path)
+        self.offset = offset
+        where = "/".join(str(t) for t in self.path) or "-"
+        at = f", offset {offset}" if offset is not None else ""
+        super().__init__(f"{reason} (tag path {where}{at})")
+
+
+class TlvDecodeError(TlvError):
+    """Bytes are not a valid TLV sequence for the registry (reference §2.1)."""
+
+
+class TlvEncodeError(TlvError):
+    """A value cannot be encoded as its tag requires."""
+
+
+class ContainerError(ProtocolError):
+    """An OFD session header or FN container is malformed (reference §4.1-4.2)."""
