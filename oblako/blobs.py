@@ -18,7 +18,11 @@ def read_blob(arg: str) -> bytes:
     Spaces, newlines and colons between hex digits are allowed.
     """
     path = Path(arg)
-    if len(arg) < 4096 and path.is_file():
+    try:
+        is_file = path.is_file()
+    except OSError:  # e.g. a long hex string is not a valid file name
+        is_file = False
+    if is_file:
         data = path.read_bytes()
         text = data.decode("ascii", errors="replace")
         if data and set(text) <= _HEX:
