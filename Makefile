@@ -20,9 +20,11 @@ $(SETUP_STAMP): pyproject.toml package.json tools/setup.sh
 	bash tools/setup.sh
 	touch $@
 
-# Regenerate the firmware's checked-in copy of the tag registry.
+# Regenerate the firmware's checked-in copies of the shared spec (decision 2).
 gen: $(SETUP_STAMP)
 	$(PY) -m oblako gen firmware-tags
+	$(PY) -m oblako gen firmware-answers
+	$(PY) -m oblako gen portable
 
 clean:
 	rm -rf .venv node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -199,6 +199,38 @@ def bench_codec(
     console.print(table)
 
 
+@gen_app.command("firmware-answers")
+def gen_firmware_answers(
+    check: Annotated[bool, typer.Option("--check", help="fail if the copy is stale")] = False,
+) -> None:
+    """Regenerate firmware/answertable.py from protocol/fn/codes.py."""
+    from oblako.gen import FIRMWARE_ANSWERS, firmware_answers_in_sync, write_firmware_answers
+
+    if check:
+        if not firmware_answers_in_sync():
+            _fail(f"{FIRMWARE_ANSWERS} is stale: run `make gen` and commit it")
+        typer.echo("firmware/answertable.py is in sync with protocol/fn/codes.py")
+        return
+    changed = write_firmware_answers()
+    typer.echo(f"{FIRMWARE_ANSWERS}: {'written' if changed else 'unchanged'}")
+
+
+@gen_app.command("portable")
+def gen_portable(
+    check: Annotated[bool, typer.Option("--check", help="fail if the copy is stale")] = False,
+) -> None:
+    """Copy protocol/portable/ (shared rules, decision 2) into firmware/shared/."""
+    from oblako.portable_gen import TARGET, portable_in_sync, write_portable
+
+    if check:
+        if not portable_in_sync():
+            _fail(f"{TARGET} is stale: run `make gen` and commit it")
+        typer.echo("firmware/shared/ is in sync with protocol/portable/")
+        return
+    changed = write_portable()
+    typer.echo(f"{TARGET}: {'written' if changed else 'unchanged'}")
+
+
 def main() -> None:
     """Entry point for `python -m oblako`."""
     app(args=sys.argv[1:])

