@@ -115,6 +115,21 @@ class CommandCode(IntEnum):
     # §1.7 [2nd] FFD 1.1+/1.2 registration
     REGISTRATION_BEGIN_EXT = 0xA2  # Начать отчёт о регистрации (ФФД 1.1+)
     REGISTRATION_MAKE_EXT = 0xA3  # Сформировать отчёт о регистрации (ФФД 1.1+)
+    # §1.7 [2nd] FN-1.2 marked goods (КМ) and sale notifications; the codes are in two
+    # independent lists (S4 and a C# FN tool), the byte layouts are provisional.
+    MARKING_STATUS = 0xB0  # Запрос статуса ФН по работе с кодами маркировки
+    MARKING_CODE_CHECK = 0xB1  # Передать код маркировки для проверки в ФН
+    MARKING_CHECK_SAVE = 0xB2  # Сохранить результаты проверки КМ
+    MARKING_CHECK_CLEAR = 0xB3  # Очистить все результаты проверки КМ
+    MARKING_REQUEST_MAKE = 0xB5  # Сформировать запрос о коде маркировки
+    MARKING_ANSWER = 0xB6  # Передать ответ на запрос о КМ
+    MARKING_DOCUMENT_DATA = 0xB7  # Передать данные ФД с маркированными товарами
+    NOTIFICATION_STATUS = 0xBA  # Получить состояние по передаче уведомлений
+    NOTIFICATION_READ_BEGIN = 0xBB  # Начать чтение уведомления
+    NOTIFICATION_READ_BLOCK = 0xBC  # Прочитать блок данных уведомления
+    NOTIFICATION_READ_CANCEL = 0xBD  # Отменить чтение уведомления
+    NOTIFICATION_READ_FINISH = 0xBE  # Завершить чтение уведомления
+    NOTIFICATION_RECEIPT = 0xBF  # Передать квитанцию на уведомление
 
 
 # ---- answer byte and answer codes (§1.3, §1.4) -------------------------------------------

@@ -323,6 +323,73 @@ _REGISTRATION_MAKE_EXT_REQ: Final = _data(
     "reason_codes" / Int32ul,
 )
 
+# ---- §1.7 [2nd] FN-1.2 marking commands: PROVISIONAL layouts -----------------------------
+# The FNS "Протокол ФН" for FFD 1.2 was not found (reference §7). These layouts follow the
+# QEMU FN-1.2 slave model (S4 hw/i2c/fn_slave.c: its request/answer printers and handlers)
+# and the reference §1.7 table; re-check every one against the FNS document.
+
+# B0h answer (S4 prints 9 bytes):
+#   +0 check_state u8 | +1 notification_state u8 | +2 command_flags u8
+#   | +3 saved_results u8 | +4 codes_in_notification u8 | +5 notification_storage_percent u8
+#   | +6 notification_queue u16 | +8 reserved u8 (sent by S4, meaning unknown)       = 9
+_MARKING_STATUS_ANS: Final = _data(
+    "check_state" / Int8ul,
+    "notification_state" / Int8ul,
+    "command_flags" / Int8ul,
+    "saved_results" / Int8ul,
+    "codes_in_notification" / Int8ul,
+    "notification_storage_percent" / Int8ul,
+    "notification_queue" / Int16ul,
+    "reserved" / Int8ul,
+)
+
+# B1h request (§1.7 "first bytes: тип КМ, длина, КМ…"; S4 prints type and length):
+#   +0 code_type u8 (tag 2100) | +1 code_length u8 | +2 marking_code: the КМ, then any
+#   further parameters (kept raw: their layout is unknown)
+# B1h answer (S4): +0 result u8 (tag 2004 bits) | +1 reason u8                     = 2
+_MARKING_CODE_CHECK_REQ: Final = _data(
+    "code_type" / Int8ul, "code_length" / Int8ul, "marking_code" / GreedyBytes
+)
+_MARKING_CODE_CHECK_ANS: Final = _data("result" / Int8ul, "reason" / Int8ul)
+
+# B2h request (S4): +0 save u8 (1 save, 0 discard)                                  = 1
+# B2h answer (S4): the saved check result byte when saving, nothing when discarding
+_MARKING_CHECK_SAVE_REQ: Final = _data("save" / Int8ul)
+_MARKING_CHECK_SAVE_ANS: Final = _data("check_result" / OptionalField(Int8ul))
+
+# B5h request (§1.7 "DATE_TIME + TLV"): +0 date_time DATE_TIME | +5 tlv (whole TLVs)
+# B5h answer: the request for the marking system (opaque bytes)
+_MARKING_REQUEST_MAKE_REQ: Final = _data("date_time" / DATE_TIME, "tlv" / GreedyBytes)
+_MARKING_REQUEST_MAKE_ANS: Final = _data("request" / GreedyBytes)
+
+# B6h request: the marking system's answer as received | answer (S4): +0 result u8  = 1
+_MARKING_ANSWER_REQ: Final = _data("answer" / GreedyBytes)
+_MARKING_ANSWER_ANS: Final = _data("result" / Int8ul)
+
+# B7h request (§1.7, S4): +0 extra_code u8 (1..3) | +1 tlv (whole TLVs, as 07h)
+_MARKING_DOCUMENT_DATA_REQ: Final = _data("extra_code" / Int8ul, "tlv" / GreedyBytes)
+
+# BAh answer (S4 prints 13 bytes; offsets 7..11 read as the first notification's time):
+#   +0 state u8 | +1 queue_count u16 | +3 first_number u32
+#   | +7 first_date_time DATE_TIME (zero = none) | +12 storage_percent u8            = 13
+_NOTIFICATION_STATUS_ANS: Final = _data(
+    "state" / Int8ul,
+    "queue_count" / Int16ul,
+    "first_number" / Int32ul,
+    "first_date_time" / MAYBE_DATE_TIME,
+    "storage_percent" / Int8ul,
+)
+
+# BBh answer (S4): +0 notification_length u16                                      = 2
+_NOTIFICATION_READ_BEGIN_ANS: Final = _data("notification_length" / Int16ul)
+
+# BCh request (S4, as 23h): +0 offset u16 | +2 length u16 | answer: the block
+_NOTIFICATION_READ_BLOCK_REQ: Final = _data("offset" / Int16ul, "length" / Int16ul)
+_NOTIFICATION_READ_BLOCK_ANS: Final = _data("data" / GreedyBytes)
+
+# BFh request: the receipt for the notification as received (as 26h)
+_NOTIFICATION_RECEIPT_REQ: Final = _data("receipt" / GreedyBytes)
+
 
 _C = CommandCode
 _TABLE: Final = (
@@ -408,6 +475,37 @@ _TABLE: Final = (
             "begin registration report (FFD 1.1+)", _REGISTRATION_BEGIN_EXT_REQ, None, "2nd"),
     Command(_C.REGISTRATION_MAKE_EXT, "Сформировать отчёт о регистрации ККТ (ФФД 1.1+)",
             "make registration report (FFD 1.1+)", _REGISTRATION_MAKE_EXT_REQ, _FD_FP, "2nd"),
+    # §1.7 [2nd] FN-1.2 marking, provisional layouts (see above)
+    Command(_C.MARKING_STATUS, "Запрос статуса ФН по работе с кодами маркировки",
+            "marking status", None, _MARKING_STATUS_ANS, "2nd"),
+    Command(_C.MARKING_CODE_CHECK, "Передать код маркировки для проверки в ФН",
+            "check a marking code", _MARKING_CODE_CHECK_REQ, _MARKING_CODE_CHECK_ANS, "2nd"),
+    Command(_C.MARKING_CHECK_SAVE, "Сохранить результаты проверки КМ",
+            "save or discard the check result", _MARKING_CHECK_SAVE_REQ,
+            _MARKING_CHECK_SAVE_ANS, "2nd"),
+    Command(_C.MARKING_CHECK_CLEAR, "Очистить все результаты проверки КМ",
+            "clear saved check results", None, None, "2nd"),
+    Command(_C.MARKING_REQUEST_MAKE, "Сформировать запрос о коде маркировки",
+            "make a marking-code request", _MARKING_REQUEST_MAKE_REQ,
+            _MARKING_REQUEST_MAKE_ANS, "2nd"),
+    Command(_C.MARKING_ANSWER, "Передать ответ на запрос о КМ",
+            "pass the marking system's answer", _MARKING_ANSWER_REQ, _MARKING_ANSWER_ANS,
+            "2nd"),
+    Command(_C.MARKING_DOCUMENT_DATA, "Передать данные ФД с маркированными товарами",
+            "send document data with marked goods", _MARKING_DOCUMENT_DATA_REQ, None, "2nd"),
+    Command(_C.NOTIFICATION_STATUS, "Получить состояние по передаче уведомлений",
+            "notification exchange status", None, _NOTIFICATION_STATUS_ANS, "2nd"),
+    Command(_C.NOTIFICATION_READ_BEGIN, "Начать чтение уведомления",
+            "begin reading a notification", None, _NOTIFICATION_READ_BEGIN_ANS, "2nd"),
+    Command(_C.NOTIFICATION_READ_BLOCK, "Прочитать блок данных уведомления",
+            "read a notification block", _NOTIFICATION_READ_BLOCK_REQ,
+            _NOTIFICATION_READ_BLOCK_ANS, "2nd"),
+    Command(_C.NOTIFICATION_READ_CANCEL, "Отменить чтение уведомления",
+            "cancel reading the notification", None, None, "2nd"),
+    Command(_C.NOTIFICATION_READ_FINISH, "Завершить чтение уведомления",
+            "finish reading the notification", None, None, "2nd"),
+    Command(_C.NOTIFICATION_RECEIPT, "Передать квитанцию на уведомление",
+            "pass the notification receipt", _NOTIFICATION_RECEIPT_REQ, None, "2nd"),
 )  # fmt: skip
 
 COMMANDS: Final[Mapping[int, Command]] = {cmd.code: cmd for cmd in _TABLE}
