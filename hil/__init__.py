@@ -1,0 +1,1 @@
+"""The HIL bench: the drive contract suite over any link, traces and the runner."""

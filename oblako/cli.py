@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -24,10 +25,16 @@ tlv_app = typer.Typer(help="ФФД TLV: documents, OFD containers and messages."
 fn_app = typer.Typer(help="The fiscal drive (ФН) link: frames and commands.", no_args_is_help=True)
 gen_app = typer.Typer(help="Generated copies of the spec for firmware/.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks (figures and ratios to a same-run baseline).")
+hil_app = typer.Typer(help="The drive bench: contract suite, traces.", no_args_is_help=True)
+trace_app = typer.Typer(help="Raw byte traces of the bench.", no_args_is_help=True)
+sim_app = typer.Typer(help="Simulators: the fiscal drive.", no_args_is_help=True)
+hil_app.add_typer(trace_app, name="trace")
 app.add_typer(tlv_app, name="tlv")
 app.add_typer(fn_app, name="fn")
 app.add_typer(gen_app, name="gen")
 app.add_typer(bench_app, name="bench")
+app.add_typer(hil_app, name="hil")
+app.add_typer(sim_app, name="sim")
 
 
 def _fail(message: str, raw: bytes | None = None, offset: int | None = None) -> None:
@@ -153,6 +160,95 @@ def fn_parse(
         typer.echo(line)
 
 
+@hil_app.command("run")
+def hil_run(
+    port: Annotated[str, typer.Option(help="pyserial URL of the drive, or 'sim'")],
+    junit: Annotated[Path | None, typer.Option(help="write a JUnit XML report here")] = None,
+    trace: Annotated[Path | None, typer.Option(help="write a raw byte trace here")] = None,
+    allow_fiscal: Annotated[
+        bool, typer.Option(help="allow fiscalisation (debug-build drives only)")
+    ] = False,
+    power_cycle: Annotated[
+        str | None, typer.Option(help="shell command that power-cycles this slot")
+    ] = None,
+    select: Annotated[str | None, typer.Option("-k", help="pytest -k expression")] = None,
+) -> None:
+    """Run the drive contract suite against a drive (real port) or the simulator ('sim')."""
+    import tempfile
+
+    from hil.runner import RunOptions, run
+    from hil.transport import HilLinkError
+
+    opts = RunOptions(port, junit, trace, allow_fiscal, power_cycle, select)
+    if port == "sim":
+        from oblako.hilsim import SimBenchPlugin
+
+        with tempfile.TemporaryDirectory(prefix="oblako-hil-") as state:
+            code = run(opts, plugins=[SimBenchPlugin(Path(state), trace)])
+    else:
+        try:
+            code = run(opts)
+        except HilLinkError as e:
+            _fail(str(e))
+    raise typer.Exit(code)
+
+
+@trace_app.command("show")
+def hil_trace_show(
+    path: Annotated[Path, typer.Argument(help="a trace written by `oblako hil run --trace`")],
+) -> None:
+    """Decode a byte trace into frames, commands, answers and TLV."""
+    from hil.trace import TraceFormatError, explain, read_events
+
+    try:
+        lines = explain(read_events(path))
+    except (OSError, TraceFormatError) as e:
+        _fail(str(e))
+    for line in lines:
+        typer.echo(line)
+
+
+@sim_app.command("fn")
+def sim_fn(
+    pty: Annotated[bool, typer.Option("--pty", help="serve on a pseudo-terminal")] = False,
+    tcp: Annotated[int | None, typer.Option(help="serve on TCP at this port (0 = any)")] = None,
+    state: Annotated[Path, typer.Option(help="the drive's state file")] = Path("var/fn.json"),
+    fn_number: Annotated[str, typer.Option(help="16-digit drive number")] = "9999078900000001",
+    debug: Annotated[bool, typer.Option(help="a debug build (accepts 60h reset)")] = True,
+    wire_time: Annotated[
+        bool, typer.Option(help="emulate 115200-baud wire time and drive latencies")
+    ] = False,
+) -> None:
+    """Serve a simulated fiscal drive until Ctrl-C; prints the device path or URL."""
+    import time
+
+    from simulator.fn import (
+        DriveConfig,
+        DriveModel,
+        LinkTiming,
+        serve_pty,
+        serve_tcp,
+    )
+
+    if pty == (tcp is not None):
+        _fail("choose one of --pty or --tcp PORT")
+    state.parent.mkdir(parents=True, exist_ok=True)
+    drive = DriveModel(DriveConfig(fn_number=fn_number, debug_build=debug), state_file=state)
+    timing = LinkTiming.real() if wire_time else None
+    if pty:
+        pty_server = serve_pty(drive, timing=timing)
+        where, close = pty_server.path, pty_server.close
+    else:
+        tcp_server = serve_tcp(drive, port=tcp or 0, timing=timing)
+        where, close = tcp_server.url, tcp_server.close
+    typer.echo(f"ФН {fn_number} (симулятор): {where}  состояние: {state}  Ctrl-C — стоп")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        close()
+
+
 @app.command("demo")
 def demo() -> None:
     """What Oblako can do so far: decode the real vectors with both codecs (see README)."""
@@ -229,6 +325,27 @@ def gen_portable(
         return
     changed = write_portable()
     typer.echo(f"{TARGET}: {'written' if changed else 'unchanged'}")
+
+
+@bench_app.command("drive")
+def bench_drive(
+    seconds: Annotated[float, typer.Option(help="seconds per setup")] = 3.0,
+) -> None:
+    """Receipts/s through driver + simulated drive over a pty, against the wire limit."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bench.drive import measure, report
+
+    console = Console()
+    with console.status("продаём чеки через pty…"):
+        figures = measure(seconds)
+    table = Table(title="oblako bench drive (115200 бод, 8N1)")
+    for col in ("emulation", "receipt", "rate", "against the limit"):
+        table.add_column(col)
+    for row in report(figures):
+        table.add_row(*row)
+    console.print(table)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The drive contract suite: the same tests over the simulator and a real drive."""

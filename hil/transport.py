@@ -1,0 +1,130 @@
+"""Links to a drive as the firmware sees them: `write(buf)` and `readinto(buf)`.
+
+Anything pyserial opens (`/dev/ttyUSB0`, a pty path, `socket://host:port`, `loop://`) becomes
+the firmware's transport contract, the one `machine.UART` satisfies on a board. Every link can
+be wrapped in a `TracingTransport` that records each chunk with a timestamp.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Protocol
+
+import serial
+
+BAUD = 115200  # reference §1.1: 115200 8N1
+
+
+class Transport(Protocol):
+    """The firmware's transport contract (model-codebases §10)."""
+
+    def write(self, buf: bytes | memoryview) -> int | None:
+        """Send bytes."""
+
+    def readinto(self, buf: bytearray) -> int | None:
+        """Receive up to len(buf) bytes; 0 or None when nothing arrived in time."""
+
+
+class HilLinkError(Exception):
+    """The bench cannot open or use the link to the drive."""
+
+
+class SerialTransport:
+    """A pyserial port as a firmware transport.
+
+    `readinto` returns what has arrived, like a UART driver: with `read_timeout_s` 0 (the
+    default) it never blocks, and the driver's poll interval paces the waiting; a positive
+    value waits that long for a first byte. pyserial's own read(n) would wait for all n
+    bytes, adding its time-out to every answer.
+    """
+
+    def __init__(self, url: str, baud: int = BAUD, read_timeout_s: float = 0.0) -> None:
+        try:
+            self.port = serial.serial_for_url(url, baudrate=baud, timeout=read_timeout_s)
+        except (serial.SerialException, ValueError, OSError) as e:
+            raise HilLinkError(f"cannot open {url}: {e}") from e
+        self.url = url
+        self.blocking = read_timeout_s > 0
+
+    def write(self, buf: bytes | memoryview) -> int | None:
+        try:
+            n: int | None = self.port.write(bytes(buf))
+            return n
+        except (serial.SerialException, OSError) as e:
+            raise HilLinkError(f"write to {self.url} failed: {e}") from e
+
+    def readinto(self, buf: bytearray) -> int | None:
+        try:
+            waiting = self.port.in_waiting
+            if not waiting:
+                if not self.blocking:
+                    return 0
+                first = self.port.read(1)
+                if not first:
+                    return 0
+                buf[0] = first[0]
+                got = 1
+                waiting = self.port.in_waiting
+            else:
+                got = 0
+            take = min(waiting, len(buf) - got)
+            if take:
+                data = self.port.read(take)
+                buf[got : got + len(data)] = data
+                got += len(data)
+            return got
+        except (serial.SerialException, OSError) as e:
+            raise HilLinkError(f"read from {self.url} failed: {e}") from e
+
+    def close(self) -> None:
+        """Close the port."""
+        self.port.close()
+
+
+class TraceWriter:
+    """Writes a raw byte trace as JSON lines: {"t": seconds, "dir": "tx"|"rx", "hex": ...}."""
+
+    def __init__(self, out: IO[str], clock: Callable[[], float] = time.monotonic) -> None:
+        self.out = out
+        self.clock = clock
+        self.t0 = clock()
+
+    def record(self, direction: str, data: bytes) -> None:
+        """Append one chunk as the link carried it."""
+        line = {"t": round(self.clock() - self.t0, 6), "dir": direction, "hex": data.hex()}
+        self.out.write(json.dumps(line) + "\n")
+        self.out.flush()
+
+    def note(self, text: str) -> None:
+        """Append a marker (the test that starts, a power cut)."""
+        self.out.write(json.dumps({"t": round(self.clock() - self.t0, 6), "note": text}) + "\n")
+        self.out.flush()
+
+
+class TracingTransport:
+    """Wraps a transport and records every byte written and read."""
+
+    def __init__(self, inner: Transport, trace: TraceWriter) -> None:
+        self.inner = inner
+        self.trace = trace
+
+    def write(self, buf: bytes | memoryview) -> int | None:
+        data = bytes(buf)
+        self.trace.record("tx", data)
+        return self.inner.write(data)
+
+    def readinto(self, buf: bytearray) -> int | None:
+        n = self.inner.readinto(buf)
+        if n:
+            self.trace.record("rx", bytes(buf[:n]))
+        return n
+
+
+def open_trace(path: Path | None) -> TraceWriter | None:
+    """A trace writer on `path` (created or truncated), or None without a path."""
+    if path is None:
+        return None
+    return TraceWriter(path.open("w", encoding="utf-8"))
