@@ -100,7 +100,14 @@ def measure_one(setup: str, items: int, seconds: float) -> DriveFigures:
     """Sell receipts for about `seconds` (at least 3) and measure what went over the line."""
     timing = _timing(setup)
     # SHA-256 signs: the simulator's own CPU time stays small against the modelled drive.
-    model = DriveModel(DriveConfig(debug_build=True, sign_algorithm="sha256"), clock=SystemClock())
+    # No OFD in this bench: room for every unsent document of a long run.
+    config = DriveConfig(
+        debug_build=True,
+        sign_algorithm="sha256",
+        ofd_storage_bytes=1 << 30,
+        archive_capacity=10_000_000,
+    )
+    model = DriveModel(config, clock=SystemClock())
     endpoint = DriveEndpoint(model, timing=timing, trace=True)
     with serve_pty(endpoint) as server:
         port = SerialTransport(server.path)  # non-blocking, as a UART driver
