@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -37,7 +37,7 @@ app.add_typer(hil_app, name="hil")
 app.add_typer(sim_app, name="sim")
 
 
-def _fail(message: str, raw: bytes | None = None, offset: int | None = None) -> None:
+def _fail(message: str, raw: bytes | None = None, offset: int | None = None) -> NoReturn:
     typer.echo(f"ошибка: {message}", err=True)
     if raw is not None and offset is not None and offset >= 0:
         typer.echo(hex_context(raw, offset), err=True)
@@ -49,7 +49,6 @@ def _blob(arg: str) -> bytes:
         return read_blob(arg)
     except (InputError, OSError) as e:
         _fail(str(e))
-        raise  # unreachable: _fail exits
 
 
 def _container_json(c: FnContainer) -> dict[str, Any]:
@@ -162,7 +161,9 @@ def fn_parse(
 
 @hil_app.command("run")
 def hil_run(
-    port: Annotated[str, typer.Option(help="pyserial URL of the drive, or 'sim'")],
+    port: Annotated[str | None, typer.Option(help="pyserial URL of the drive, or 'sim'")] = None,
+    bench: Annotated[Path | None, typer.Option(help="a bench file (TOML) with slots")] = None,
+    slot: Annotated[str | None, typer.Option(help="the slot of --bench to test")] = None,
     junit: Annotated[Path | None, typer.Option(help="write a JUnit XML report here")] = None,
     trace: Annotated[Path | None, typer.Option(help="write a raw byte trace here")] = None,
     allow_fiscal: Annotated[
@@ -176,9 +177,22 @@ def hil_run(
     """Run the drive contract suite against a drive (real port) or the simulator ('sim')."""
     import tempfile
 
+    from hil.config import BenchConfigError, load_slot
     from hil.runner import RunOptions, run
     from hil.transport import HilLinkError
 
+    if bench is not None or slot is not None:
+        if bench is None or slot is None:
+            _fail("--bench and --slot go together")
+        try:
+            s = load_slot(bench, slot)
+        except BenchConfigError as e:
+            _fail(str(e))
+        port = port or s.port
+        power_cycle = power_cycle or s.power_cycle
+        allow_fiscal = allow_fiscal or s.allow_fiscal
+    if not port:
+        _fail("give --port URL (or 'sim'), or --bench FILE --slot NAME")
     opts = RunOptions(port, junit, trace, allow_fiscal, power_cycle, select)
     if port == "sim":
         from oblako.hilsim import SimBenchPlugin

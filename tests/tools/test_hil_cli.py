@@ -101,3 +101,22 @@ def test_trace_show_refuses_a_broken_trace(tmp_path: Path) -> None:
     bad.write_text('{"t": 0.1, "dir": "tx", "hex": "0401"}\n{"t": oops}\n')
     done = oblako("hil", "trace", "show", str(bad))
     assert done.returncode == 1 and "line 2" in done.stderr
+
+
+def test_bench_file_slots(tmp_path: Path, real_like_drive: str) -> None:
+    bench = tmp_path / "bench.toml"
+    bench.write_text(
+        f'[slots.A1]\nport = "{real_like_drive}"\nallow_fiscal = true\n'
+        '[slots.B2]\npower_cycle = "true"\n'
+    )
+    junit = tmp_path / "r.xml"
+    done = oblako(
+        "hil", "run", "--bench", str(bench), "--slot", "A1", "--junit", str(junit),
+        "-k", "fiscal_cycle",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert junit_cases(junit) == {"test_fiscal_cycle_numbers_documents_without_gaps": "passed"}
+    missing = oblako("hil", "run", "--bench", str(bench), "--slot", "B2")
+    assert missing.returncode == 1 and "slot 'B2' needs a port" in missing.stderr
+    unknown = oblako("hil", "run", "--bench", str(bench), "--slot", "Z9")
+    assert unknown.returncode == 1 and "no slot 'Z9' (slots: A1, B2)" in unknown.stderr
