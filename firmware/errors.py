@@ -211,3 +211,77 @@ class JournalError(RegisterError):
 
 class JournalFullError(JournalError):
     """The journal already holds its maximum of unfinished requests (back-pressure)."""
+
+
+# ---- the OFD exchange (firmware/ofd.py) --------------------------------------------------
+#
+#   RegisterError
+#   └── OfdError                 the exchange with the OFD failed (network or OFD side)
+#       ├── OfdTimeout           no receipt within the receipt wait (§4.5: 300 s)
+#       ├── OfdProtocolError     the OFD's answer breaks the session protocol (§4.1)
+#       └── OfdReceiptRefused    the drive refused the OFD's receipt (26h answered 20h)
+
+
+class OfdError(RegisterError):
+    """The exchange with the OFD failed: no connection, a closed or broken one (§4)."""
+
+
+class OfdTimeout(OfdError):  # noqa: N818 (the name the design uses)
+    """No answer from the OFD within the receipt wait (§4.5: 300 s, configurable)."""
+
+
+class OfdProtocolError(OfdError):
+    """The OFD's answer breaks the session protocol: signature, sizes, CRC (§4.1)."""
+
+
+class OfdReceiptRefused(OfdError):  # noqa: N818 (an outcome, read as one)
+    """The drive refused the OFD's receipt for document `fd`: 26h answered 20h (§1.6).
+
+    reason: 1 ФП, 2 format, 3 FD number, 4 FN number, 5 CRC (§1.4); cause: the DriveError.
+    The document stays unconfirmed and will be sent again.
+    """
+
+    def __init__(self, fd: int, reason: int, cause: object = None) -> None:
+        self.fd = fd
+        self.reason = reason
+        self.cause = cause
+        super().__init__("the drive refused the OFD receipt for FD %d (reason %d)" % (fd, reason))
+
+
+# ---- the register runtime (firmware/register.py) -------------------------------------------
+#
+#   RegisterError
+#   └── RequestRefused       the runtime refuses a request before its document reaches the
+#       │                    drive: .errors [(path, code, message)], .retryable
+#       ├── TimeUntrusted    the clock is not trusted yet (trust_time), or the drive refused
+#       │                    its time (07h, 17h, §1.8): nothing dated goes to the drive
+#       ├── DocumentTooLarge the receipt's TLV is over the drive's 30 KB (§1.8): split it
+#       └── WrongState       the drive or the shift is not in a state for this request
+
+
+class RequestRefused(RegisterError):  # noqa: N818 (an outcome, read as one)
+    """A request the runtime will not make a document for; nothing was fiscalised.
+
+    errors: [(path, code, message)], every problem found; retryable: the same request may
+    succeed later unchanged (the fleet may re-send it with the same id).
+    """
+
+    def __init__(self, errors: list, retryable: bool = False) -> None:
+        self.errors = list(errors)
+        self.retryable = retryable
+        first = self.errors[0] if self.errors else ("", "refused", "refused")
+        super().__init__("%s: %s (%s)" % (first[0] or "-", first[2], first[1]))
+
+
+class TimeUntrusted(RequestRefused):
+    """The register's clock is not trusted (NTP or the fleet has not confirmed it, or the
+    drive refused it): documents carry the time, so none is made (DESIGN decision 6)."""
+
+
+class DocumentTooLarge(RequestRefused):
+    """The document's TLV exceeds what the drive takes (30 KB for a receipt, §1.8)."""
+
+
+class WrongState(RequestRefused):
+    """The drive or the shift is not in a state for the request (not registered, the
+    fiscal mode closed, a shift already open...)."""

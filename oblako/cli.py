@@ -263,6 +263,36 @@ def sim_fn(
         close()
 
 
+@sim_app.command("ofd")
+def sim_ofd(
+    port: Annotated[int, typer.Option(help="TCP port (0 = any free port)")] = 7777,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    sign: Annotated[str, typer.Option(help="the drives' sign algorithm")] = "streebog256",
+    delay: Annotated[float, typer.Option(help="seconds before each answer")] = 0.0,
+    drop_rate: Annotated[float, typer.Option(help="share of answers lost")] = 0.0,
+    strict: Annotated[bool, typer.Option(help="reject on every ФЛК rule")] = False,
+    stationary: Annotated[int, typer.Option(help="merchant registers to preload")] = 0,
+) -> None:
+    """Serve a simulated OFD until Ctrl-C (ФЛК, fiscal-sign checks, receipts)."""
+    from simulator.ofd import run_ofd_server
+
+    if sign not in ("streebog256", "sha256"):
+        _fail(f"--sign is streebog256 or sha256, not {sign!r}")
+    try:
+        run_ofd_server(
+            port=port,
+            host=host,
+            sign_algorithm="sha256" if sign == "sha256" else "streebog256",
+            delay_s=delay,
+            drop_rate=drop_rate,
+            strict=strict,
+            stationary=stationary,
+            echo=typer.echo,
+        )
+    except KeyboardInterrupt:
+        typer.echo("ОФД остановлен")
+
+
 @app.command("demo")
 def demo() -> None:
     """What Oblako can do so far: decode the real vectors with both codecs (see README)."""
