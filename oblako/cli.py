@@ -27,7 +27,8 @@ gen_app = typer.Typer(help="Generated copies of the spec for firmware/.", no_arg
 bench_app = typer.Typer(help="Benchmarks (figures and ratios to a same-run baseline).")
 hil_app = typer.Typer(help="The drive bench: contract suite, traces.", no_args_is_help=True)
 trace_app = typer.Typer(help="Raw byte traces of the bench.", no_args_is_help=True)
-sim_app = typer.Typer(help="Simulators: the fiscal drive.", no_args_is_help=True)
+sim_app = typer.Typer(help="Simulators: the fiscal drive, the OFD.", no_args_is_help=True)
+fleet_app = typer.Typer(help="The fleet controller, cabinet and API.", no_args_is_help=True)
 hil_app.add_typer(trace_app, name="trace")
 app.add_typer(tlv_app, name="tlv")
 app.add_typer(fn_app, name="fn")
@@ -35,6 +36,7 @@ app.add_typer(gen_app, name="gen")
 app.add_typer(bench_app, name="bench")
 app.add_typer(hil_app, name="hil")
 app.add_typer(sim_app, name="sim")
+app.add_typer(fleet_app, name="fleet")
 
 
 def _fail(message: str, raw: bytes | None = None, offset: int | None = None) -> NoReturn:
@@ -291,6 +293,17 @@ def sim_ofd(
         )
     except KeyboardInterrupt:
         typer.echo("ОФД остановлен")
+
+
+@fleet_app.command("serve")
+def fleet_serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Run the API and the cabinet (settings from the environment: DATABASE_URL, FLEET_*)."""
+    from fleet.serve import serve
+
+    serve(host, port)
 
 
 @app.command("demo")

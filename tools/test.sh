@@ -23,4 +23,8 @@ python -m oblako gen firmware-answers --check
 python -m oblako gen portable --check
 step "mpy-cross 1.27 compiles every firmware file"; python tools/mpy_compile.py
 step "pytest";                 pytest
+if [ -n "${DATABASE_URL:-}" ]; then
+    step "fleet tests again on the embedded default (SQLite)"
+    env -u DATABASE_URL pytest tests/fleet
+fi
 step "firmware tests under MicroPython 1.27 (WebAssembly)"; node tools/mprun.mjs tests/firmware tests/protocol

@@ -1,0 +1,1 @@
+"""Accounts: companies, users, sign-up with e-mail confirmation, sign-in, sessions."""

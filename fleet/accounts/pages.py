@@ -1,0 +1,182 @@
+"""Server-rendered Russian pages: sign-up, confirmation, sign-in, the main page.
+
+Form posts carry a CSRF token (fleet.core.csrf). Input refusals re-render the form with the
+service's per-field messages; other domain errors go to the one handler in fleet.core.errors.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from fleet.accounts import service
+from fleet.accounts.api import client_ip
+from fleet.accounts.models import Company, User
+from fleet.core import csrf
+from fleet.core.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    RateLimitedError,
+    status_for,
+)
+from fleet.deps import SESSION_COOKIE, AppState, CtxDep, SessionDep, StateDep
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+FormStr = Annotated[str, Form()]
+CsrfField = Annotated[str | None, Form(alias=csrf.FIELD)]
+
+
+def _render(
+    request: Request, state: AppState, template: str, *, status: int = 200, **context: Any
+) -> HTMLResponse:
+    token = csrf.token_for(request, state.settings.secret_key)
+    html = state.templates.get_template(template).render(csrf_token=token, **context)
+    response = HTMLResponse(html, status_code=status)
+    csrf.set_cookie(response, token, secure=state.settings.cookie_secure)
+    return response
+
+
+def _viewer(request: Request, state: AppState, session: SessionDep) -> tuple[User, Company] | None:
+    try:
+        user = service.current_user(
+            session=session, clock=state.clock, token=request.cookies.get(SESSION_COOKIE)
+        )
+    except AuthenticationError:
+        return None
+    return user, service.get_company(session=session, user=user, company_id=user.company_id)
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, state: StateDep, session: SessionDep) -> HTMLResponse:
+    """The main page: what exists so far, and the signed-in company if any."""
+    viewer = _viewer(request, state, session)
+    user, company = viewer if viewer else (None, None)
+    return _render(request, state, "index.html", user=user, company=company)
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_form(request: Request, state: StateDep) -> HTMLResponse:
+    """The sign-up form."""
+    return _render(request, state, "signup.html", form={}, errors={}, message=None)
+
+
+@router.post("/signup", response_class=HTMLResponse)
+def signup(
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    ctx: CtxDep,
+    email: FormStr,
+    password: FormStr,
+    company_name: FormStr,
+    inn: FormStr,
+    ogrn: FormStr,
+    csrf_token: CsrfField = None,
+) -> HTMLResponse:
+    """Register; on refusal show the form again with the reasons."""
+    csrf.check(request, state.settings.secret_key, csrf_token)
+    form = {"email": email, "company_name": company_name, "inn": inn, "ogrn": ogrn}
+    try:
+        result = service.sign_up(session=session, ctx=ctx, password=password, **form)
+    except (InvalidInputError, ConflictError) as exc:
+        return _render(
+            request,
+            state,
+            "signup.html",
+            status=status_for(exc),
+            form=form,
+            errors=exc.fields,
+            message=exc.message,
+        )
+    return _render(request, state, "signup_done.html", email=result.user.email)
+
+
+@router.get("/confirm", response_class=HTMLResponse)
+def confirm_form(request: Request, state: StateDep, token: str = "") -> HTMLResponse:
+    """A button that confirms (a GET changes nothing, so mail scanners cannot confirm)."""
+    return _render(request, state, "confirm.html", token=token)
+
+
+@router.post("/confirm", response_class=HTMLResponse)
+def confirm(
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    ctx: CtxDep,
+    token: FormStr,
+    csrf_token: CsrfField = None,
+) -> HTMLResponse:
+    """Confirm the address."""
+    csrf.check(request, state.settings.secret_key, csrf_token)
+    user = service.confirm_email(session=session, ctx=ctx, token=token)
+    return _render(request, state, "confirmed.html", email=user.email)
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request, state: StateDep) -> HTMLResponse:
+    """The sign-in form."""
+    return _render(request, state, "signin.html", email="", message=None)
+
+
+@router.post("/signin", response_model=None)
+def signin(
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    ctx: CtxDep,
+    email: FormStr,
+    password: FormStr,
+    csrf_token: CsrfField = None,
+) -> Response:
+    """Sign in: set the session cookie and go to the main page."""
+    csrf.check(request, state.settings.secret_key, csrf_token)
+    try:
+        issued = service.sign_in(
+            session=session, ctx=ctx, email=email, password=password, ip=client_ip(request)
+        )
+    except (AuthenticationError, RateLimitedError) as exc:
+        response = _render(
+            request,
+            state,
+            "signin.html",
+            status=status_for(exc),
+            email=email,
+            message=exc.message,
+        )
+        if isinstance(exc, RateLimitedError):
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+        return response
+    redirect = RedirectResponse("/", status_code=303)
+    redirect.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        max_age=int(state.settings.session_ttl_s),
+        httponly=True,
+        samesite="lax",
+        secure=state.settings.cookie_secure,
+    )
+    return redirect
+
+
+@router.post("/signout")
+def signout(
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    ctx: CtxDep,
+    csrf_token: CsrfField = None,
+) -> RedirectResponse:
+    """Sign out and go to the main page."""
+    csrf.check(request, state.settings.secret_key, csrf_token)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        service.sign_out(session=session, ctx=ctx, token=token)
+    redirect = RedirectResponse("/", status_code=303)
+    redirect.delete_cookie(SESSION_COOKIE)
+    return redirect

@@ -1,0 +1,64 @@
+"""Fleet settings (pydantic-settings): built inside `create_app`, never at import time.
+
+Precedence: explicit arguments, then environment (``DATABASE_URL``, ``FLEET_*``), then defaults.
+The default secret is refused outside development and tests.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_SECRET", "Settings"]
+
+DEFAULT_SECRET = "changethis"
+
+
+class Settings(BaseSettings):
+    """Everything the fleet reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="FLEET_", extra="ignore")
+
+    environment: Literal["dev", "test", "prod"] = "dev"
+    database_url: str = Field(
+        default="sqlite:///var/oblako.db",
+        validation_alias=AliasChoices("DATABASE_URL", "FLEET_DATABASE_URL", "database_url"),
+    )
+    secret_key: str = DEFAULT_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    #: Apply Alembic migrations when the app starts (the embedded default).
+    migrate_on_start: bool = True
+    #: Run the scheduled-job loop inside the app (each worker may; the DB lock keeps it once).
+    run_jobs: bool = True
+    job_poll_s: float = 10.0
+    job_lease_s: float = 300.0
+    session_ttl_s: float = 14 * 24 * 3600.0
+    confirm_ttl_s: float = 3 * 24 * 3600.0
+    #: Brute-force throttling: this many failures per account+IP within the window lock it out.
+    signin_max_failures: int = 5
+    signin_window_s: float = 15 * 60.0
+    signin_lockout_s: float = 15 * 60.0
+    #: argon2id cost; tests lower it, production keeps the argon2-cffi defaults.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    #: Mail: with no SMTP host, mail goes to an in-memory sink and the log (development).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "Облако <noreply@oblako.local>"
+    cookie_secure: bool = False
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Self:
+        if self.environment == "prod":
+            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
+                raise ValueError(
+                    "FLEET_SECRET_KEY must be set to a random value of 32+ characters in prod"
+                )
+            if not self.cookie_secure:
+                raise ValueError("FLEET_COOKIE_SECURE must be true in prod")
+        return self

@@ -1,0 +1,117 @@
+"""Domain errors and their one mapping to HTTP.
+
+Services raise these (through per-domain subclasses in each ``exceptions.py``), never
+`HTTPException`. `install_error_handlers` maps them: JSON under ``/api``, a Russian HTML page
+elsewhere. Bad input changes nothing (decision 7): services validate before they write.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+__all__ = [
+    "AuthenticationError",
+    "ConflictError",
+    "DomainError",
+    "InvalidInputError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "install_error_handlers",
+    "status_for",
+]
+
+
+class DomainError(Exception):
+    """A refusal a person should read: a Russian message and, for input, per-field reasons."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = dict(fields or {})
+
+
+class InvalidInputError(DomainError):
+    """The input is wrong; ``fields`` says which field and why."""
+
+    code = "invalid"
+
+
+class NotFoundError(DomainError):
+    """No such object for this tenant (other tenants' objects are 'not found' too)."""
+
+    code = "not_found"
+
+
+class ConflictError(DomainError):
+    """The object already exists or is in a state that forbids the action."""
+
+    code = "conflict"
+
+
+class AuthenticationError(DomainError):
+    """Not signed in, or the credentials are wrong."""
+
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(DomainError):
+    """Signed in but not allowed (or a CSRF check failed)."""
+
+    code = "forbidden"
+
+
+class RateLimitedError(DomainError):
+    """Too many attempts; try again after ``retry_after_s``."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (InvalidInputError, 422),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (RateLimitedError, 429),
+)
+
+
+def status_for(exc: DomainError) -> int:
+    """The HTTP status of a domain error (400 for an unmapped one)."""
+    for cls, status in _STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def _headers(exc: DomainError) -> dict[str, str]:
+    if isinstance(exc, RateLimitedError):
+        return {"Retry-After": str(max(1, round(exc.retry_after_s)))}
+    return {}
+
+
+async def _handle(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)  # registered for DomainError only
+    status = status_for(exc)
+    if request.url.path.startswith("/api"):
+        body = {"error": exc.code, "message": exc.message, "fields": exc.fields}
+        return JSONResponse(body, status_code=status, headers=_headers(exc))
+    templates = request.app.state.templates
+    return HTMLResponse(
+        templates.get_template("error.html").render(message=exc.message, status=status),
+        status_code=status,
+        headers=_headers(exc),
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every `DomainError` to HTTP: the one place where that happens."""
+    app.add_exception_handler(DomainError, _handle)

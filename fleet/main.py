@@ -1,0 +1,105 @@
+"""The fleet application factory: `create_app(settings)` builds everything, nothing at import."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.engine import Engine
+
+from fleet.accounts import api as accounts_api
+from fleet.accounts import pages as accounts_pages
+from fleet.accounts.mail import MailSender, MemoryMailSender, SmtpMailSender
+from fleet.accounts.passwords import Passwords
+from fleet.bookings import api as bookings_api
+from fleet.core.clock import Clock, SystemClock
+from fleet.core.config import Settings
+from fleet.core.db import make_engine
+from fleet.core.errors import install_error_handlers
+from fleet.core.migrate import upgrade
+from fleet.deps import AppState
+from fleet.jobs.runner import JobRunner
+from fleet.jobs.schedule import SCHEDULE
+
+__all__ = ["create_app", "make_mailer", "make_templates"]
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def make_templates() -> Environment:
+    """The Jinja2 environment (autoescaping on)."""
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+
+
+def make_mailer(settings: Settings) -> MailSender:
+    """SMTP when a host is configured, else the in-memory sink (development)."""
+    if settings.smtp_host:
+        return SmtpMailSender(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.mail_from,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+        )
+    return MemoryMailSender()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    mailer: MailSender | None = None,
+    engine: Engine | None = None,
+) -> FastAPI:
+    """Build the app. Explicit arguments win over settings; settings read the environment."""
+    settings = settings or Settings()
+    state = AppState(
+        settings=settings,
+        clock=clock or SystemClock(),
+        engine=engine or make_engine(settings.database_url),
+        mailer=mailer or make_mailer(settings),
+        passwords=Passwords(
+            time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+        ),
+        templates=make_templates(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            upgrade(state.engine)
+        stop = threading.Event()
+        worker: threading.Thread | None = None
+        if settings.run_jobs:
+            runner = JobRunner(state.engine, state.clock, SCHEDULE, lease_s=settings.job_lease_s)
+            worker = threading.Thread(
+                target=runner.run_forever,
+                args=(stop, settings.job_poll_s),
+                name="fleet-jobs",
+                daemon=True,
+            )
+            worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                worker.join(timeout=30)
+
+    app = FastAPI(
+        title="Облако: кабинет клиента и управление парком касс",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.fleet = state
+    app.state.templates = state.templates
+    install_error_handlers(app)
+    app.include_router(accounts_api.router)
+    app.include_router(bookings_api.router)
+    app.include_router(accounts_pages.router)
+    return app
