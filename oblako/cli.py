@@ -29,6 +29,7 @@ hil_app = typer.Typer(help="The drive bench: contract suite, traces.", no_args_i
 trace_app = typer.Typer(help="Raw byte traces of the bench.", no_args_is_help=True)
 sim_app = typer.Typer(help="Simulators: the fiscal drive, the OFD.", no_args_is_help=True)
 fleet_app = typer.Typer(help="The fleet controller, cabinet and API.", no_args_is_help=True)
+register_app = typer.Typer(help="The register runtime on the bench.", no_args_is_help=True)
 hil_app.add_typer(trace_app, name="trace")
 app.add_typer(tlv_app, name="tlv")
 app.add_typer(fn_app, name="fn")
@@ -37,6 +38,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(hil_app, name="hil")
 app.add_typer(sim_app, name="sim")
 app.add_typer(fleet_app, name="fleet")
+app.add_typer(register_app, name="register")
 
 
 def _fail(message: str, raw: bytes | None = None, offset: int | None = None) -> NoReturn:
@@ -295,6 +297,34 @@ def sim_ofd(
         typer.echo("ОФД остановлен")
 
 
+@register_app.command("run")
+def register_run(
+    fn: Annotated[str, typer.Option("--fn", help="pyserial URL of the drive")],
+    ofd: Annotated[str | None, typer.Option(help="the OFD as HOST:PORT")] = None,
+    journal: Annotated[Path, typer.Option(help="the journal's directory")] = Path("var/journal"),
+    requests: Annotated[
+        Path | None, typer.Option(help="JSON lines of requests (default: stdin)")
+    ] = None,
+) -> None:
+    """Run one register: JSON-lines requests in, one JSON result per line out."""
+    from firmware.errors import LinkError
+    from hil.transport import HilLinkError
+    from oblako.register_run import run
+
+    try:
+        if requests is None:
+            counts = run(fn, ofd, journal, sys.stdin, sys.stdout)
+        else:
+            with requests.open(encoding="utf-8") as source:
+                counts = run(fn, ofd, journal, source, sys.stdout)
+    except (HilLinkError, LinkError, OSError) as e:
+        _fail(str(e))
+    typer.echo(
+        "итого: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+        err=True,
+    )
+
+
 @fleet_app.command("serve")
 def fleet_serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -308,7 +338,7 @@ def fleet_serve(
 
 @app.command("demo")
 def demo() -> None:
-    """What Oblako can do so far: decode the real vectors with both codecs (see README)."""
+    """One register on a simulated drive and OFD: registration, receipts, shifts, OFD."""
     from oblako.demo import run_demo
 
     run_demo()
@@ -399,6 +429,28 @@ def bench_drive(
         figures = measure(seconds)
     table = Table(title="oblako bench drive (115200 бод, 8N1)")
     for col in ("emulation", "receipt", "rate", "against the limit"):
+        table.add_column(col)
+    for row in report(figures):
+        table.add_row(*row)
+    console.print(table)
+
+
+@bench_app.command("register")
+def bench_register(
+    seconds: Annotated[float, typer.Option(help="seconds per measurement")] = 3.0,
+    micropython: Annotated[bool, typer.Option(help="also run under MicroPython (Node)")] = True,
+) -> None:
+    """Receipts/s through runtime + simulated drive, and the runtime's CPU per receipt."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bench.register import measure, report
+
+    console = Console()
+    with console.status("касса пробивает чеки…"):
+        figures = measure(seconds, micropython)
+    table = Table(title="oblako bench register (115200 бод)")
+    for col in ("receipt", "rate over the pty", "wire time", "runtime CPU", "verdict"):
         table.add_column(col)
     for row in report(figures):
         table.add_row(*row)

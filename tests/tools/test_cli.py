@@ -123,9 +123,13 @@ def test_fn_parse_bad_crc() -> None:
     assert code == 1 and "bad CRC" in out
 
 
-def test_demo_is_honest_and_codecs_agree() -> None:
+def test_demo_runs_one_register_end_to_end() -> None:
     code, out = run("demo")
-    assert code == 0
-    assert "регистраторов, парка и кабинета ещё нет" in out.replace("\n", " ").replace("│", "")
+    assert code == 0, out
+    flat = out.replace("\n", " ").replace("│", "")
+    assert "Парк касс, MQTT и личный кабинет появятся" in " ".join(flat.split())
+    assert "Кассовый чек, возврат прихода" in out
+    assert "в накопителе не передано: 0" in out
+    assert "отклонил 0" in out
+    assert "demo-bad-cash" in out and "наличная оплата невозможна" in " ".join(out.split())
     assert "согласны до байта" in out
-    assert "Кадры обмена с ФН: 15" in out
