@@ -10,24 +10,20 @@ same interpreter:
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from bench import baseline
+from bench.micropython import run_script
 from bench.receipt import receipt
 from firmware import tlv as fw
 from protocol import tlv as spec
 from protocol.tags import Kind, lookup
 from protocol.tree import Field, fvln_text
 
-ROOT = Path(__file__).resolve().parent.parent
 HEAP_TARGET = 8 * 1024
 RATIO_TARGET = 0.5
 
@@ -119,22 +115,8 @@ def measure(seconds: float = 2.0, micropython: bool = True) -> CodecFigures:
 
 def run_micropython() -> dict[str, Any] | None:
     """The MicroPython half (bench/mp_codec.py) under Node; None if Node is missing."""
-    node = shutil.which("node")
-    if node is None:
-        return None
-    proc = subprocess.run(
-        [node, "tools/mprun.mjs", "--run", "bench/mp_codec.py", "--lib", "bench"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result: dict[str, Any] = json.loads(line[len("RESULT ") :])
-            return result
-    raise RuntimeError(f"MicroPython benchmark failed:\n{proc.stdout}\n{proc.stderr}")
+    result: dict[str, Any] | None = run_script("mp_codec.py")
+    return result
 
 
 def report(f: CodecFigures) -> list[tuple[str, str, str]]:

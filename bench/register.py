@@ -25,15 +25,12 @@ Target (issue 4): the runtime's CPU per receipt under 10% of the wire time of th
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from bench.micropython import run_script
 from firmware.clock import SystemClock as FirmwareClock
 from firmware.drive import FiscalDrive
 from firmware.flashmodel import FlashModel
@@ -45,7 +42,6 @@ from hil.transport import SerialTransport
 from simulator.clock import SimClock, SystemClock
 from simulator.fn import DriveConfig, DriveEndpoint, DriveModel, LinkTiming, inproc_pair, serve_pty
 
-ROOT = Path(__file__).resolve().parent.parent
 UART_BAUD = 115_200
 BYTE_TIME = 10 / UART_BAUD  # 8N1, reference §1.1
 CPU_TARGET = 0.10
@@ -237,22 +233,8 @@ def measure_one(items: int, seconds: float) -> RegisterFigures:
 
 def run_micropython() -> list[dict[str, Any]] | None:
     """The MicroPython half (bench/mp_register.py) under Node; None if Node is missing."""
-    node = shutil.which("node")
-    if node is None:
-        return None
-    proc = subprocess.run(
-        [node, "tools/mprun.mjs", "--run", "bench/mp_register.py", "--lib", "bench"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result: list[dict[str, Any]] = json.loads(line[len("RESULT ") :])
-            return result
-    raise RuntimeError(f"MicroPython benchmark failed:\n{proc.stdout}\n{proc.stderr}")
+    result: list[dict[str, Any]] | None = run_script("mp_register.py")
+    return result
 
 
 def measure(seconds: float = 3.0, micropython: bool = True) -> list[RegisterFigures]:

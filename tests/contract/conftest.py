@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,30 +11,13 @@ from firmware.drive import FiscalDrive
 from hil.bench import SIMULATOR, Bench
 from hil.plugin import apply_markers, register_markers
 from hil.transport import SerialTransport, Transport
+from oblako.hilsim import SimControl
 from simulator.clock import SimClock
 from simulator.fn import DriveConfig, DriveEndpoint, DriveModel, inproc_pair, serve_pty
 
 
 def pytest_configure(config: pytest.Config) -> None:
     register_markers(config)
-
-
-@dataclass
-class SimControl:
-    """The simulator's bench controls: power and the shared clock."""
-
-    endpoint: DriveEndpoint
-    clock: SimClock
-
-    def power_cycle(self) -> None:
-        self.endpoint.power_off()
-        self.endpoint.power_on()
-
-    def advance(self, seconds: float) -> None:
-        self.clock.advance(seconds)
-
-    def step_wall(self, seconds: float) -> None:
-        self.clock.set_wall(self.clock.wall() + seconds)
 
 
 @pytest.fixture(params=["inproc", "pty"], name="bench")
