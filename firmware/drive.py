@@ -709,8 +709,10 @@ class FiscalDrive:
             return self._send_encoded(memoryview(data))
         return self._send_fields(data)
 
-    def _send_encoded(self, mv: memoryview) -> int:
+    def _send_encoded(self, mv: memoryview, code: int = 0x07, head: int = -1) -> int:
+        # 07h, or B7h with `head` (its extra code byte) before the TLVs of each frame.
         n = len(mv)
+        room = MAX_DATA if head < 0 else MAX_DATA - 1
         pos = 0
         while pos < n:  # check first: bad input changes nothing (DESIGN decision 7)
             if n - pos < 4:
@@ -718,42 +720,125 @@ class FiscalDrive:
             end = pos + 4 + (mv[pos + 2] | mv[pos + 3] << 8)  # tag u16 | length u16 LE, §2.1
             if end > n:
                 raise UsageError("TLV at offset %d runs past the data" % pos)
-            if end - pos > MAX_DATA:
-                raise UsageError("TLV at offset %d is over %d bytes" % (pos, MAX_DATA))
+            if end - pos > room:
+                raise UsageError("TLV at offset %d is over %d bytes" % (pos, room))
             pos = end
         start = pos = 0
         while pos < n:
             end = pos + 4 + (mv[pos + 2] | mv[pos + 3] << 8)
-            if end - start > MAX_DATA:
-                self._call_empty(0x07, mv[start:pos])
+            if end - start > room:
+                self._send_chunk(code, head, mv[start:pos])
                 start = pos
             pos = end
         if pos > start:
-            self._call_empty(0x07, mv[start:pos])
+            self._send_chunk(code, head, mv[start:pos])
         return n
 
-    def _send_fields(self, fields: "Iterable[tuple]") -> int:
+    def _send_chunk(self, code: int, head: int, chunk: memoryview) -> None:
+        if head < 0:
+            self._call_empty(code, chunk)
+            return
+        n = len(chunk)
+        self._data[0] = head
+        self._data_mv[1 : n + 1] = chunk
+        self._call_empty(code, self._data_mv[: n + 1])
+
+    def _send_fields(self, fields: "Iterable[tuple]", code: int = 0x07, head: int = -1) -> int:
+        # Fields streamed through the frame buffer; with `head` (B7h) byte 0 is that byte.
         buf = self._data
-        pos = 0
+        first = 0
+        if head >= 0:
+            buf[0] = head
+            first = 1
+        pos = first
         total = 0
         for f in fields:
             try:
                 end = field_into(buf, pos, f)
             except BufferFullError:
-                if not pos:
-                    raise TlvError("field over %d bytes" % MAX_DATA, (f[0],), -1)
-                self._call_empty(0x07, self._data_mv[:pos])
-                total += pos
-                pos = 0
+                if pos == first:
+                    raise TlvError("field over %d bytes" % (MAX_DATA - first), (f[0],), -1)
+                self._call_empty(code, self._data_mv[:pos])
+                total += pos - first
+                pos = first
                 try:
-                    end = field_into(buf, 0, f)
+                    end = field_into(buf, first, f)
                 except BufferFullError:
-                    raise TlvError("field over %d bytes" % MAX_DATA, (f[0],), -1)
+                    raise TlvError("field over %d bytes" % (MAX_DATA - first), (f[0],), -1)
             pos = end
-        if pos:
-            self._call_empty(0x07, self._data_mv[:pos])
-            total += pos
+        if pos > first:
+            self._call_empty(code, self._data_mv[:pos])
+            total += pos - first
         return total
+
+    # ---- marked goods: FN-1.2 B0h-B7h (PROVISIONAL layouts, protocol/fn/commands.py) -----
+
+    def marking_status(self) -> dict:
+        """B0h -> {"check_state", "notification_state", "command_flags", "saved_results",
+        "codes_in_notification", "notification_storage_percent", "notification_queue",
+        "reserved"}."""
+        d = self._call(0xB0)
+        _need(d, 9, 0xB0)
+        return {
+            "check_state": d[0],
+            "notification_state": d[1],
+            "command_flags": d[2],
+            "saved_results": d[3],
+            "codes_in_notification": d[4],
+            "notification_storage_percent": d[5],
+            "notification_queue": _u16(d, 6),
+            "reserved": d[8],
+        }
+
+    def marking_check(self, code_type: int, code: bytes, extra: bytes = b"") -> dict:
+        """B1h: check a marking code (`code_type`: tag 2100) in the drive -> {"result"
+        (tag 2004 bits), "reason"}; `extra`: further parameters sent after the code, raw."""
+        if not isinstance(code, (bytes, bytearray)) or not isinstance(extra, (bytes, bytearray)):
+            raise UsageError("code and extra must be bytes")
+        if len(code) > 255 or 2 + len(code) + len(extra) > MAX_DATA:
+            raise UsageError("marking code too long: %d bytes" % len(code))
+        data = bytearray(2)
+        data[0] = _uint(code_type, 8, "code_type")
+        data[1] = len(code)
+        d = self._call(0xB1, bytes(data) + bytes(code) + bytes(extra))
+        _need(d, 2, 0xB1)
+        return {"result": d[0], "reason": d[1]}
+
+    def marking_save(self, save: bool = True) -> int | None:
+        """B2h: keep (True) or drop (False) the last check -> the saved result byte or None."""
+        d = self._call(0xB2, b"\x01" if save else b"\x00")
+        if len(d) > 1:
+            raise AnswerError("expected 0 or 1 data bytes", 0xB2, d)
+        return d[0] if d else None
+
+    def marking_clear(self) -> None:
+        """B3h: forget every saved check result."""
+        self._call_empty(0xB3)
+
+    def marking_request(self, tlv: bytes, at: tuple | None = None) -> bytes:
+        """B5h: form the request to the marking system (`tlv`: whole TLVs) -> its bytes."""
+        if not isinstance(tlv, (bytes, bytearray)) or 5 + len(tlv) > MAX_DATA:
+            raise UsageError("tlv must be bytes of at most %d" % (MAX_DATA - 5))
+        _, raw = self._when(at)
+        return self._call(0xB5, bytes(raw) + bytes(tlv))
+
+    def marking_answer(self, answer: bytes) -> int:
+        """B6h: pass the marking system's answer -> the drive's result byte."""
+        if not isinstance(answer, (bytes, bytearray)) or len(answer) > MAX_DATA:
+            raise UsageError("answer must be bytes of at most %d" % MAX_DATA)
+        d = self._call(0xB6, answer)
+        _need(d, 1, 0xB6)
+        return d[0]
+
+    def marking_send_data(
+        self, extra_code: int, data: "bytes | bytearray | memoryview | Iterable[tuple]"
+    ) -> int:
+        """B7h: data of a receipt with marked goods (as 07h, each frame led by `extra_code`
+        1..3) -> the TLV bytes sent. Raises as send_data()."""
+        head = _uint(extra_code, 8, "extra_code")
+        if isinstance(data, _BUFFERS):
+            return self._send_encoded(memoryview(data), 0xB7, head)
+        return self._send_fields(data, 0xB7, head)
 
     # ---- shifts and receipts (§1.6) -----------------------------------------------------
 

@@ -121,6 +121,9 @@ _UNREGISTERED = b"\x00\x01"  # setup, ready for fiscalisation (registration)
 _PHASE_FISCAL = const(3)
 _DAY = const(86400)
 _FFD_12 = const(4)  # A2h, 1209, 1189: FFD 1.2 (§1.7, §2.4)
+_KM_CHECKED = const(0x01)  # B1h result (2004) bit 0: checked in the drive [rec, simulator/fn]
+_KM_POSITIVE = const(0x02)  # bit 1: the check is positive
+_B7_EXTRA = const(1)  # B7h extra code (1..3, meaning not known) [rec]
 
 # Drive answers the runtime acts on (§1.4).
 _E_DATE = const(0x07)  # date-time before the last document
@@ -429,6 +432,14 @@ def fit_budget(fields: list, budget: int, droppable: tuple) -> tuple:
     return out, dropped
 
 
+def _with_identity(identity: list, fields: "Iterable[tuple]") -> "Iterator[tuple]":
+    # The user's INN and the RNM (1018, 1037) first, then the receipt's own fields.
+    for f in identity:
+        yield f
+    for f in fields:
+        yield f
+
+
 def _observed(fields: "Iterable[tuple]", seen: list) -> "Iterator[tuple]":
     # Pass the fields through to 07h and keep the ones the counters read (payments, VAT).
     counted = ctr.COUNTED_TAGS
@@ -491,6 +502,7 @@ class Register:
         self._auto: list = []  # documents the runtime made on its own during a request
         self._totals_tlv = bool(s["shift_totals"])
         self._recovered = False
+        self._identity: list | None = None  # [(1018, INN), (1037, RNM)] for receipts
 
     # ---- time (DESIGN decision 6) ---------------------------------------------------------
 
@@ -1047,9 +1059,12 @@ class Register:
     def _prepare_receipt(self, kind: str, request: dict) -> "Callable[[str], dict]":
         body = {}
         for k in request:
-            if k != "kind" and k != "original":
+            if k != "kind" and k != "original" and k != "allow_negative_marking":
                 body[k] = request[k]
         errs: list = []
+        allow = request.get("allow_negative_marking", False)
+        if allow is not True and allow is not False:
+            values.err(errs, "allow_negative_marking", "type", "Ожидается true или false")
         original = request.get("original")
         if original is not None:
             op = request.get("operation")
@@ -1075,12 +1090,25 @@ class Register:
             body, self.profile, iso_local(self._now(), self.drive.utc_offset_min)
         )
         errs.extend(problems)
+        if norm is not None and not (self.profile or {}).get("marking"):
+            # Marked goods need the register's marking flag (FFD 1.2, 1290 bit 8); the
+            # schema checks it against a profile, this also covers a register without one.
+            for i, _code, _t, _s in schema.marked(norm):
+                if not any(e[0] == "items[%d].marking" % i for e in errs):
+                    values.err(
+                        errs,
+                        "items[%d].marking" % i,
+                        "flag_marking",
+                        "ККТ зарегистрирована без признака работы с маркированными товарами",
+                    )
         if errs or norm is None:
             for _p, code, _m in errs:
                 if code == "document_too_large":
                     raise DocumentTooLarge(errs)
             raise RequestRefused(errs)
         checked = norm
+        if allow:
+            checked["allow_negative_marking"] = True
         return lambda rid: self._job_receipt(rid, checked, original)
 
     def _job_receipt(self, rid: str, norm: dict, original: dict | None) -> dict:
@@ -1123,20 +1151,94 @@ class Register:
         # `seen` on the way), 16h -> (the make answer, the document time).
         doc_type, op, total = schema.closing(norm)
         drive = self.drive
+        identity = self._user_identity()
+        marks = self._check_marks(norm)
         at = self._at()
         if doc_type == DOC_CORRECTION:
             begin = drive.correction_receipt_begin
         else:
             begin = drive.receipt_begin
+        data = _with_identity(identity, _observed(schema.fields(norm), seen))
         made = self._document(
             rid,
             doc_type,
             at,
             lambda: begin(at),
-            _observed(schema.fields(norm), seen),
+            data if marks is None else (lambda: self._send_marked(data, marks)),
             lambda: drive.receipt_make(op, total, at),
         )
         return made, at
+
+    def _check_marks(self, norm: dict) -> dict | None:
+        # Each marked item's code checked in the drive (B1h) and the result saved (B2h),
+        # the table of saved results cleared first (B3h) -> {item index: the marking tags
+        # its 1059 carries}, None without marked items. A checked code the drive finds
+        # negative (2004 bit 0 set, bit 1 clear) refuses the sale, per item, unless the
+        # request says allow_negative_marking; a type the drive does not check (2100 other
+        # than 2 and 4) passes unchecked [rec: the marking system's online check, B5h/B6h,
+        # is not part of the flow yet].
+        found = list(schema.marked(norm))
+        if not found:
+            return None
+        drive = self.drive
+        drive.marking_clear()
+        marks: dict = {}
+        errs: list = []
+        for i, code, ctype, status in found:
+            checked = drive.marking_check(ctype, code.encode())
+            result = checked["result"]
+            drive.marking_save(True)
+            if result & _KM_CHECKED and not result & _KM_POSITIVE:
+                if not norm.get("allow_negative_marking"):
+                    values.err(
+                        errs,
+                        "items[%d].marking" % i,
+                        "marking_negative",
+                        "ФН: код маркировки не прошёл проверку (результат %d, причина %d)"
+                        % (result, checked["reason"]),
+                    )
+            marks[i] = [
+                (2000, code),
+                (2100, ctype),
+                (2102, 0),
+                (2106, result),
+                (2110, status),
+            ]
+        if errs:
+            drive.marking_clear()
+            raise RequestRefused(errs)
+        return marks
+
+    def _send_marked(self, fields: "Iterable[tuple]", marks: dict) -> None:
+        # The receipt's TLVs in order: runs of ordinary fields with 07h, each marked item
+        # (its 1059 with the marking tags) with B7h (§1.7: instead of 07h).
+        drive = self.drive
+        run: list = []
+        i = 0
+        for f in fields:
+            if f[0] == 1059:
+                extra = marks.get(i)
+                i += 1
+                if extra is not None:
+                    if run:
+                        drive.send_data(run)
+                        run = []
+                    drive.marking_send_data(_B7_EXTRA, [(1059, f[1] + extra)])
+                    continue
+            run.append(f)
+        if run:
+            drive.send_data(run)
+
+    def _user_identity(self) -> list:
+        # 1018 (user INN) and 1037 (RNM) go into every receipt (FFD 1.2; the drive adds
+        # them to registration and closing reports only, docs/simulator.md): from the
+        # last registration (43h, fixed width as the drive keeps them), read once.
+        ident = self._identity
+        if ident is None:
+            reg = self.drive.registration_totals()
+            ident = [(1018, reg["inn"]), (1037, reg["rnm"])]
+            self._identity = ident
+        return ident
 
     def _check_original(self, norm: dict, original: dict) -> None:
         # A return references its original receipt (reference peers §2.9 check 24): on this
@@ -1187,10 +1289,11 @@ class Register:
         doc_type: int,
         at: tuple | None,
         begin: "Callable[[], object]",
-        data: "Iterable[tuple] | None",
+        data: "Iterable[tuple] | Callable[[], None] | None",
         make: "Callable[[], dict]",
     ) -> dict:
-        # journal.begun (synced) -> «Начать …» -> 07h -> «Сформировать …». On a failure
+        # journal.begun (synced) -> «Начать …» -> 07h (`data`: fields, or a function that
+        # sends them, for B7h) -> «Сформировать …». On a failure
         # before the make the document is cancelled (06h) and the error raised; the make
         # itself is the driver's business (never resent: NotMade / OutcomeUnknown).
         st = self._status()
@@ -1199,7 +1302,9 @@ class Register:
             self._begun_rid = rid
         try:
             begin()
-            if data is not None:
+            if callable(data):
+                data()
+            elif data is not None:
                 self.drive.send_data(data)
         except RegisterError:
             self._cancel_quietly()
@@ -1602,6 +1707,7 @@ class Register:
         )
         self._journal_made(rid, doc_type, made["fd"], made["fp"], 0, 0)
         self._note(made["fd"])
+        self._identity = None  # 1018/1037 read anew (43h) for the next receipt
         self.counters.fn = self.fn
         self._save_counters()
         r = self._made_result(rid, kind, made, at, self.counters.shift)

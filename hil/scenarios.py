@@ -36,7 +36,13 @@ REGISTRATION_DATA = [
     (1060, "www.nalog.gov.ru"),
     (1117, "noreply@oblako.test"),
     (1021, "Системный администратор"),
+    (1188, "1.0"),  # KKT version
+    (1189, FFD_12),  # the KKT's FFD version
+    (1209, FFD_12),  # the document's FFD version
 ]
+CASHIER = [(1021, "Кассир Иванова"), (1203, "500100732259")]
+OPEN_SHIFT_DATA = [*CASHIER, (1188, "1.0"), (1189, FFD_12), (1209, FFD_12)]
+CLOSE_SHIFT_DATA = [*CASHIER, (1209, FFD_12)]
 
 
 def register(drive: FiscalDrive) -> dict[str, Any]:
@@ -48,17 +54,17 @@ def register(drive: FiscalDrive) -> dict[str, Any]:
 
 
 def open_shift(drive: FiscalDrive) -> dict[str, Any]:
-    """Open a shift (11h, cashier, 12h)."""
+    """Open a shift (11h, cashier and versions, 12h)."""
     drive.open_shift_begin()
-    drive.send_data([(1021, "Кассир Иванова"), (1203, "500100732259")])
+    drive.send_data(OPEN_SHIFT_DATA)
     made: dict[str, Any] = drive.open_shift()
     return made
 
 
 def close_shift(drive: FiscalDrive) -> dict[str, Any]:
-    """Close the shift (13h, cashier, 14h)."""
+    """Close the shift (13h, cashier and 1209, 14h)."""
     drive.close_shift_begin()
-    drive.send_data([(1021, "Кассир Иванова"), (1203, "500100732259")])
+    drive.send_data(CLOSE_SHIFT_DATA)
     made: dict[str, Any] = drive.close_shift()
     return made
 
@@ -91,12 +97,16 @@ def sale_request(items: int = 1, price: int = 12345) -> dict[str, Any]:
 
 
 def sell(drive: FiscalDrive, request: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Make one receipt from a schema request: 15h, 07h stream, 16h -> {"fd", "fp", ...}."""
+    """Make one receipt from a schema request: 15h, 07h stream, 16h -> {"fd", "fp", ...}.
+
+    The register's identity goes first (1018 user INN, 1037 RNM: the drive adds them to
+    registration reports only), then the schema's fields.
+    """
     norm, problems = schema.check(request or sale_request())
     if problems or norm is None:
         raise ValueError(f"the scenario's receipt is invalid: {problems}")
     _doc, operation, total = schema.closing(norm)
     drive.receipt_begin()
-    drive.send_data(schema.fields(norm))
+    drive.send_data([(1018, INN.ljust(12)), (1037, RNM.ljust(20)), *schema.fields(norm)])
     made: dict[str, Any] = drive.receipt_make(operation, total)
     return made

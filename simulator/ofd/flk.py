@@ -16,8 +16,8 @@ where it comes from:
 
 Severity: ``reject`` fails the document (code 14); ``warn`` is recorded with the accepted
 document (the gateway shows it) and fails it only on a server configured ``strict``. The
-warn rows are requirements the sources state but Oblako's own register does not meet yet
-(listed in docs/ofd.md), so the simulator flags them without rejecting our receipts.
+warn rows are requirements the sources state less firmly (the cashier of a shift report,
+absent in automatic mode), listed in docs/ofd.md.
 
 Value lists and VAT totals come from the shared rules (protocol/portable: codes, vat), the
 same the fleet and the register apply (DESIGN decision 2).
@@ -120,13 +120,13 @@ REQUIRED: Final[tuple[Rule, ...]] = (
     _r(1002, REGISTRATION, "[V] S3 offlineMode; [drive]", ffd=FFD_PRE_12),
     _r(1001, REGISTRATION, "[V] S3 autoMode; [drive]", ffd=FFD_PRE_12),
     _r(1205, REREGISTRATION, "[R] reasons of a re-registration (FFD 1.1+)", ffd=FFD_12),
-    _r(1209, REGISTRATION, "[V] S3 fiscalDocumentFormatVer", severity=WARN),
-    _r(1188, REGISTRATION, "[V] S3 kktVersion", severity=WARN),
-    _r(1189, REGISTRATION, "[V] S3 documentKktVersion", severity=WARN),
+    _r(1209, REGISTRATION, "[V] S3 fiscalDocumentFormatVer"),
+    _r(1188, REGISTRATION, "[V] S3 kktVersion"),
+    _r(1189, REGISTRATION, "[V] S3 documentKktVersion"),
     # -- shifts (2, 5), settlement report (21), closing the drive (6)
     _r(1038, SHIFTS | SETTLEMENT, "[drive]"),
     _r(1021, SHIFTS, "[R] cashier (absent only in automatic mode)", severity=WARN),
-    _r(1209, SHIFTS, "[R] ФФД 1.2 «номер версии ФФД»", severity=WARN),
+    _r(1209, SHIFTS, "[R] ФФД 1.2 «номер версии ФФД»"),
     _r(1111, CLOSE_SHIFT, "[drive] documents in the shift"),
     _r(1118, CLOSE_SHIFT, "[drive] receipts in the shift"),
     _r(1097, CLOSE_SHIFT | SETTLEMENT, "[drive] unsent documents"),
@@ -147,8 +147,8 @@ REQUIRED: Final[tuple[Rule, ...]] = (
     _r(1217, RECEIPTS, "[R] ФФД 1.2 «встречное предоставление» (0 allowed)", ffd=FFD_12),
     _r(1173, CORRECTIONS, "[R] ФФД 1.2 correction type", ffd=FFD_12),
     _r(1174, CORRECTIONS, "[R] ФФД 1.2 correction basis", ffd=FFD_12),
-    _r(1037, RECEIPTS, "[V] S3 kktRegId (1.1 schema)", severity=WARN),
-    _r(1018, RECEIPTS, "[R] ФФД 1.2 «ИНН пользователя» in a receipt", severity=WARN),
+    _r(1037, RECEIPTS, "[V] S3 kktRegId (1.1 schema)"),
+    _r(1018, RECEIPTS, "[R] ФФД 1.2 «ИНН пользователя» in a receipt"),
     # -- each item (1059) of a receipt
     _r(1030, RECEIPTS, "[V] S3 items.name", where="item"),
     _r(1023, RECEIPTS, "[V] S3 items.quantity", where="item"),

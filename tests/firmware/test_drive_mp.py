@@ -899,6 +899,52 @@ def test_send_data_encoded_bytes():
     assert drive.send_data(memoryview(whole)[:0]) == 0 and link.writes == []
 
 
+def test_marking_commands_b0_to_b7():
+    # FN-1.2 marked goods (provisional layouts, protocol/fn/commands.py).
+    link, drive = make()
+    link.reply(bytes((1, 0, 0xFF, 2, 0, 5)) + struct.pack("<H", 3) + b"\x00")
+    link.reply(b"\x03\x00")
+    link.reply(b"\x03")
+    link.reply(b"")
+    link.reply(b"")
+    link.reply(b"\x51\x00\x00\x00")
+    link.reply(b"\x00")
+    st = drive.marking_status()
+    assert st["saved_results"] == 2 and st["notification_queue"] == 3 and st["command_flags"] == 255
+    assert drive.marking_check(2, b"0104\x1d93", b"\x07") == {"result": 3, "reason": 0}
+    assert drive.marking_save() == 3 and drive.marking_save(False) is None
+    drive.marking_clear()
+    assert drive.marking_request(b"\x01\x00\x00\x00", AT) == b"\x51\x00\x00\x00"
+    assert drive.marking_answer(b"\x02\x00\x00\x00") == 0
+    assert link.frames() == [
+        (0xB0, b""),
+        (0xB1, b"\x02\x07" + b"0104\x1d93" + b"\x07"),
+        (0xB2, b"\x01"),
+        (0xB2, b"\x00"),
+        (0xB3, b""),
+        (0xB5, DT + b"\x01\x00\x00\x00"),
+        (0xB6, b"\x02\x00\x00\x00"),
+    ]
+    raises(UsageError, drive.marking_check, 256, b"x")
+    raises(UsageError, drive.marking_check, 2, "text")
+    raises(UsageError, drive.marking_send_data, 1, b"\x01\x00\x05")
+
+
+def test_marking_send_data_leads_each_frame_with_the_extra_code():
+    fields = _items(40)
+    whole = tlv_encode(fields)
+    for data in (iter(fields), whole):
+        link, drive = make()
+        for _ in range(5):
+            link.reply(b"")
+        assert drive.marking_send_data(2, data) == len(whole)
+        frames = link.frames()
+        assert [c for c, _ in frames] == [0xB7] * len(frames) and len(frames) > 1
+        assert max([len(d) for _, d in frames]) <= MAX_DATA
+        assert [d[0] for _, d in frames] == [2] * len(frames)
+        assert b"".join([d[1:] for _, d in frames]) == whole
+
+
 def test_send_data_refuses_bad_input_before_sending():
     whole = tlv_encode(_items(20))
     link, drive = make()

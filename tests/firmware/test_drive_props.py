@@ -132,6 +132,21 @@ VALID: dict[int, bytes] = {
     0x43: build_answer(0x43, date_time=NOW, **REG, reason=None, fd=1, fp=2),
     0x45: build_answer(0x45, document_tag=3, length=0),
     0xA3: build_answer(0xA3, fd=42, fp=1),
+    0xB0: build_answer(
+        0xB0,
+        check_state=1,
+        notification_state=0,
+        command_flags=0xFF,
+        saved_results=0,
+        codes_in_notification=0,
+        notification_storage_percent=0,
+        notification_queue=0,
+        reserved=0,
+    ),
+    0xB1: build_answer(0xB1, result=3, reason=0),
+    0xB2: build_answer(0xB2, check_result=3),
+    0xB5: build_answer(0xB5, request=b"\x51\x00\x00\x00"),
+    0xB6: build_answer(0xB6, result=0),
 }
 
 # ---- parameters: protocol values -> the driver call ---------------------------------------
@@ -159,6 +174,17 @@ NONE: SearchStrategy[dict[str, Any]] = st.just({})
 
 def _at(v: dict[str, Any]) -> tuple[int, ...]:
     return fw_at(v["date_time"])
+
+
+# B1h: the code (its length said before it) and any further parameters, as the spec's fields.
+marking_code = st.tuples(u8, st.binary(max_size=255), st.binary(max_size=64)).map(
+    lambda t: {"code_type": t[0], "code_length": len(t[1]), "marking_code": t[1] + t[2]}
+)
+
+
+def _check(d: FiscalDrive, v: dict[str, Any]) -> Any:
+    n = v["code_length"]
+    return d.marking_check(v["code_type"], v["marking_code"][:n], v["marking_code"][n:])
 
 
 REQUESTS: dict[int, tuple[SearchStrategy[dict[str, Any]], Call]] = {
@@ -276,6 +302,25 @@ REQUESTS: dict[int, tuple[SearchStrategy[dict[str, Any]], Call]] = {
             _at(v),
         ),
     ),
+    0xB0: (NONE, lambda d, v: d.marking_status()),
+    0xB1: (marking_code, _check),
+    0xB2: (
+        st.fixed_dictionaries({"save": st.integers(0, 1)}),
+        lambda d, v: d.marking_save(bool(v["save"])),
+    ),
+    0xB3: (NONE, lambda d, v: d.marking_clear()),
+    0xB5: (
+        st.fixed_dictionaries({"date_time": when, "tlv": one_tlv()}),
+        lambda d, v: d.marking_request(v["tlv"], _at(v)),
+    ),
+    0xB6: (
+        st.fixed_dictionaries({"answer": st.binary(max_size=1024)}),
+        lambda d, v: d.marking_answer(v["answer"]),
+    ),
+    0xB7: (
+        st.fixed_dictionaries({"extra_code": u8, "tlv": one_tlv()}),
+        lambda d, v: d.marking_send_data(v["extra_code"], v["tlv"]),
+    ),
 }
 
 # Fixed parameters for the answer properties.
@@ -299,6 +344,11 @@ FIXED: dict[int, dict[str, Any]] = {
     0x45: {"fd": 1},
     0xA2: {"registration_type": 0, "ffd_version": 4},
     0xA3: {"date_time": NOW, **REG, "extended_mode": 0, "ofd_inn": "7704358518", "reason_codes": 0},
+    0xB1: {"code_type": 2, "code_length": 3, "marking_code": b"010"},
+    0xB2: {"save": 1},
+    0xB5: {"date_time": NOW, "tlv": b"\x01\x00\x00\x00"},
+    0xB6: {"answer": b"\x01\x00\x00\x00"},
+    0xB7: {"extra_code": 1, "tlv": b"\x01\x00\x00\x00"},
 }
 
 # Methods returning one value: the field of the spec's answer it is.
@@ -312,12 +362,16 @@ SCALAR = {
     0x44: "tlv",
     0x46: "tlv",
     0x47: "tlv",
+    0xB2: "check_result",
+    0xB5: "request",
+    0xB6: "result",
 }
 
 
 def test_every_command_of_the_spec_has_a_method() -> None:
-    # The B0h..BFh marking commands have provisional layouts: not in the driver yet.
-    assert {c for c in COMMANDS if c < 0xB0} == set(REQUESTS)
+    # The B0h..B7h marking checks are in the driver (provisional layouts); the BAh..BFh
+    # notifications not yet.
+    assert {c for c in COMMANDS if c < 0xB8} == set(REQUESTS)
     assert set(FIXED) <= set(REQUESTS)
 
 
@@ -448,7 +502,7 @@ def test_built_answers_parse_to_the_same_values(
     assert error is None, error
     assert drive.warning is warning
     if COMMANDS[code].answer is None:
-        assert result == (4 if code == 0x07 else None)  # 07h: the bytes sent
+        assert result == (4 if code in (0x07, 0xB7) else None)  # 07h, B7h: the bytes sent
         return
     assert driver_answer(code, result) == expected
 
@@ -585,3 +639,30 @@ def test_date_time_bytes_match_the_spec(wall: float, offset: int) -> None:
     if 2000 <= local.year <= 2255:
         assert fclock.date_time_bytes(wall, offset) == encode_date_time(drive_minute(local))
         assert fclock.unix_from_local(fw_at(local), offset) == int(wall) // 60 * 60
+
+
+# ---- B7h: marked-goods data streamed like 07h, each frame led by its extra code -------------
+
+
+@fast
+@given(
+    extra=st.integers(1, 3),
+    texts=st.lists(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=128)),
+)
+def test_b7_streams_fields_as_07_with_the_extra_code(extra: int, texts: list[str]) -> None:
+    fields = [(1030, t) for t in texts] + [(1023, "1.000")] * 300
+    link07, d07 = new_drive({})
+    sent07 = d07.send_data(fields)
+    linkb7, db7 = new_drive({})
+    sentb7 = db7.marking_send_data(extra, fields)
+    frames = [b for b in linkb7.writes if b != b"\x05" and b[3] == 0xB7]
+    assert len(frames) > 1  # over one frame's 1023 TLV bytes
+    data = [f[4:-2] for f in frames]  # 04 | LEN u16 | CMD | DATA | CRC u16
+    assert all(len(x) <= 1024 and x[0] == extra for x in data)
+    payload07 = b"".join(b[4:-2] for b in link07.writes if b != b"\x05" and b[3] == 0x07)
+    assert b"".join(x[1:] for x in data) == payload07 and sentb7 == sent07 == len(payload07)
+    # Encoded bytes split the same way at whole TLVs.
+    linkraw, draw = new_drive({})
+    assert draw.marking_send_data(extra, payload07) == len(payload07)
+    raw = [b[4:-2] for b in linkraw.writes if b != b"\x05" and b[3] == 0xB7]
+    assert all(x[0] == extra for x in raw) and b"".join(x[1:] for x in raw) == payload07

@@ -822,3 +822,91 @@ def test_counters_out_of_reach_are_reported_and_the_shift_renewed(tmp_path: Path
         and {"what": "complete", "runtime": False, "drive": True} in (recon["mismatches"])
     )
     assert reg.counters.complete and reg.counters.receipts() == 1
+
+
+# ---- marked goods (FN-1.2 B1h/B2h/B3h/B7h, provisional layouts) ---------------------------
+
+KM = "0104601234567890215abcdefghijklm" + "\x1d" + "93ABCD"
+
+
+def marked_sale(rid: str, code: str = KM, **over: Any) -> dict[str, Any]:
+    """A sale of one marked item (type 33) and one ordinary item."""
+    r = sale(rid, 2000, items=2, **over)
+    r["items"][0].update({"type": 33, "marking": {"code": code, "type": 2, "planned_status": 1}})
+    return r
+
+
+@pytest.fixture
+def marking_rig(tmp_path: Path) -> Rig:
+    r = Rig(tmp_path)
+    r.start(register=False)
+    made = r.reg.handle(registration_request(modes=["marking"]))
+    assert made["status"] == "made" and made["profile"]["marking"], made
+    r.reg.ack("reg-1")
+    return r
+
+
+def test_a_marked_sale_checks_the_code_and_sends_the_item_with_b7(marking_rig: Rig) -> None:
+    rig = marking_rig
+    rig.endpoint.trace = []
+    r = rig.reg.handle(marked_sale("m-1"))
+    assert r["status"] == "made", r
+    cmds = [c[3] for _t, way, c in rig.endpoint.trace if way == "rx" and len(c) > 3]
+    assert cmds.index(0xB3) < cmds.index(0xB1) < cmds.index(0xB2) < cmds.index(0x15)
+    assert cmds.index(0x15) < cmds.index(0xB7) < cmds.index(0x16)
+    doc = rig.model.document(r["fd"])
+    assert doc is not None and doc.doc_type == 3
+    fields = decode(doc.stlv[4:])
+    items = [dict(f[1]) for f in fields if f[0] == 1059]
+    assert len(items) == 2
+    assert items[0][2000] == KM and items[0][2100] == 2 and items[0][2102] == 0
+    assert items[0][2106] == 3 and items[0][2110] == 1  # checked and positive; sold
+    assert 2000 not in items[1]
+    top = {f[0]: f[1] for f in fields}
+    assert top[1037].strip() == scenarios.RNM and top[1018].strip() == scenarios.INN
+    # The drive queued a notification for the marking system (document 82).
+    assert len(rig.model.state.notifications) == 1
+    assert rig.drive.marking_status()["saved_results"] == 0  # cleared by the receipt
+
+
+def test_a_negative_check_refuses_the_sale_unless_allowed(marking_rig: Rig) -> None:
+    rig = marking_rig
+    unit = rig.model.marking
+    check = unit.check
+
+    def negative(code_type: int, length: int, payload: bytes) -> bytes:
+        # The simulator's own negative path: a code it finds malformed.
+        if payload.startswith(b"BAD"):
+            return check(code_type, 1, b"\x01")
+        return check(code_type, length, payload)
+
+    unit.check = negative  # type: ignore[method-assign]
+    before = len(rig.docs())
+    r = rig.reg.handle(marked_sale("m-bad", code="BAD" + KM))
+    assert r["status"] == "failed", r
+    assert [(e["path"], e["code"]) for e in r["errors"]] == [
+        ("items[0].marking", "marking_negative")
+    ]
+    assert len(rig.docs()) == before + 1  # the shift opened, no receipt
+    assert rig.drive.marking_status()["saved_results"] == 0
+    ok = rig.reg.handle(marked_sale("m-bad-ok", code="BAD" + KM, allow_negative_marking=True))
+    assert ok["status"] == "made", ok
+
+    doc = rig.model.document(ok["fd"])
+    assert doc is not None
+    first = next(dict(f[1]) for f in decode(doc.stlv[4:]) if f[0] == 1059)
+    assert first[2106] == 1  # checked, not positive: sold as allowed
+    bad_flag = rig.reg.handle(marked_sale("m-flag", allow_negative_marking="yes"))
+    assert bad_flag["status"] == "failed"
+    assert bad_flag["errors"][0]["path"] == "allow_negative_marking"
+
+
+def test_a_register_without_the_marking_flag_refuses_marked_goods(rig: Rig) -> None:
+    before = len(rig.docs())
+    r = rig.reg.handle(marked_sale("m-no"))
+    assert r["status"] == "failed", r
+    assert ("items[0].marking", "flag_marking") in [(e["path"], e["code"]) for e in r["errors"]]
+    rig.reg.profile = None  # no profile at all: the runtime still refuses them
+    r = rig.reg.handle(marked_sale("m-no-profile"))
+    assert r["status"] == "failed" and r["errors"][0]["code"] == "flag_marking", r
+    assert len(rig.docs()) == before

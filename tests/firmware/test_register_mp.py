@@ -106,7 +106,7 @@ class FakeDrive:
         return self.cursor.pop(0) if self.cursor else None
 
     def registration_totals(self):
-        return {"rnm": "0000000005008570    "}
+        return {"inn": "7702203276  ", "rnm": "0000000005008570    "}
 
     # -- documents
     def cancel_document(self):
@@ -341,6 +341,65 @@ def test_receipt_opens_the_shift_and_counts():
     ]
     dup = reg.handle(_sale("s-1", 1000))
     assert dup["duplicate"] and dup["fd"] == 2 and len(drive.docs) == 2
+
+
+class MarkingDrive(FakeDrive):
+    """FakeDrive with the marking commands: codes starting "BAD" check negative."""
+
+    def __init__(self):
+        FakeDrive.__init__(self)
+        self.saved = 0
+
+    def marking_clear(self):
+        self._call("marking_clear")
+        self.saved = 0
+
+    def marking_check(self, code_type, code, extra=b""):
+        self._call("marking_check")
+        return {"result": 1 if code[:3] == b"BAD" else 3, "reason": 0}
+
+    def marking_save(self, save=True):
+        self._call("marking_save")
+        self.saved += 1
+        return 3
+
+    def marking_send_data(self, extra_code, data):
+        self._call("marking_send_data")
+        for f in data:
+            self.data.append(f)
+        return 0
+
+
+def _marked(rid, code):
+    r = _sale(rid, 1000)
+    r["items"][0]["type"] = 33
+    r["items"][0]["marking"] = {"code": code, "type": 2, "planned_status": 1}
+    return r
+
+
+def test_marked_goods_flow_and_refusals():
+    drive, _flash, reg = _rig(MarkingDrive())
+    assert reg.recover() == []
+    no = reg.handle(_marked("m-0", "0104601234567890"))
+    assert no["status"] == "failed" and no["errors"][0]["code"] == "flag_marking", no
+    reg.profile = {"tax_systems": ["osn"], "marking": True}
+    r = reg.handle(_marked("m-1", "0104601234567890"))
+    assert r["status"] == "made", r
+    calls = drive.calls
+    i = calls.index("marking_clear")
+    assert calls[i : i + 3] == ["marking_clear", "marking_check", "marking_save"]
+    assert calls[-3:] == ["marking_send_data", "send_data", "receipt_make"]
+    item = next(f[1] for f in drive.docs[-1]["tlv"] if f[0] == 1059)
+    assert (2000, "0104601234567890") in item and (2106, 3) in item and (2110, 1) in item
+    bad = reg.handle(_marked("m-2", "BAD4601234567890"))
+    assert bad["status"] == "failed", bad
+    assert [(e["path"], e["code"]) for e in bad["errors"]] == [
+        ("items[0].marking", "marking_negative")
+    ]
+    assert drive.calls[-1] == "marking_clear" and len(drive.docs) == 2
+    m = _marked("m-3", "BAD4601234567890")
+    m["allow_negative_marking"] = True
+    assert reg.handle(m)["status"] == "made"
 
 
 def test_refusals_touch_nothing():

@@ -255,10 +255,14 @@ def test_flk_rule_table() -> None:
     assert any("недопустимое значение 99" in p.message for p in bad_value.problems)
     no_items = check_document(stlv(shop.receipt(DAY, [])))
     assert [p.path for p in no_items.problems] == ["1059"]
-    # Warnings: a receipt without 1037/1018 passes, unless strict.
-    lax = check_document(stlv(shop.receipt(DAY, omit={1037, 1018})))
-    assert lax.ok and {p.path for p in lax.warnings} == {"1037", "1018"}
-    assert not check_document(stlv(shop.receipt(DAY, omit={1037})), strict=True).ok
+    # A receipt must carry the RNM and the user's INN (the register sends them).
+    no_identity = check_document(stlv(shop.receipt(DAY, omit={1037, 1018})))
+    assert {p.path for p in no_identity.problems} == {"1037", "1018"}
+    # Warnings: a shift report without its cashier passes, unless strict.
+    lax = check_document(b"\x02\x00\x00\x00")  # an empty shift opening: 1209 missing
+    assert {p.path for p in lax.problems} >= {"1209", "1041"}
+    assert [p.path for p in lax.warnings] == ["1021"]
+    assert not check_document(b"\x02\x00\x00\x00", strict=True).warnings
     assert not check_document(b"\x03\x00\x02\x00\x01").ok  # not TLV at all
 
 
