@@ -317,7 +317,7 @@ def register_run(
         else:
             with requests.open(encoding="utf-8") as source:
                 counts = run(fn, ofd, journal, source, sys.stdout)
-    except (HilLinkError, LinkError, OSError) as e:
+    except (HilLinkError, LinkError, OSError, ValueError) as e:
         _fail(str(e))
     typer.echo(
         "итого: " + ", ".join(f"{k} {v}" for k, v in counts.items()),

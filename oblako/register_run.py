@@ -9,7 +9,7 @@ stdin, so it is usable on the bench:
 Wiring: hil.transport.SerialTransport (any pyserial URL: a device, a pty of `oblako sim fn
 --pty`, `socket://host:port`) -> firmware.drive.FiscalDrive -> firmware.storage.FileStorage
 (the journal and the counters snapshot under the journal directory) -> firmware.register
-.Register, with the OFD client of firmware/ofd.py when it is present. The board's clock is
+.Register, with the OFD client of firmware/ofd.py when --ofd is given. The board's clock is
 the host's (NTP-disciplined on a bench), trusted at start unless told otherwise.
 
 Input: one JSON object a line, a request of firmware/register.py (docs/register.md), or a
@@ -28,10 +28,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from firmware import net
 from firmware.clock import SystemClock
 from firmware.drive import FiscalDrive
 from firmware.errors import RegisterError
 from firmware.journal import Journal
+from firmware.ofd import OfdClient
 from firmware.register import Register
 from firmware.storage import FileStorage
 from hil.transport import HilLinkError, SerialTransport
@@ -49,22 +51,17 @@ CONTROL_KINDS = (
 )
 
 
-def _ofd_client(drive: FiscalDrive, ofd: str | None, clock: SystemClock) -> Any:
-    """The OFD client of firmware/ofd.py for HOST:PORT, or None (no OFD, or no client yet)."""
+def _ofd_client(drive: FiscalDrive, ofd: str | None, clock: SystemClock) -> OfdClient | None:
+    """The OFD client (firmware/ofd.py) for HOST:PORT, or None without an OFD.
+
+    :raises ValueError: `ofd` is not HOST:PORT.
+    """
     if not ofd:
         return None
     host, _, port = ofd.rpartition(":")
     if not host or not port.isdigit():
         raise ValueError(f"--ofd wants HOST:PORT, got {ofd!r}")
-    try:
-        from firmware import net
-        from firmware import ofd as ofd_module
-    except ImportError:  # the OFD client is not there yet: the hook stays unused
-        return None
-    client_class = getattr(ofd_module, "OfdClient", None)
-    if client_class is None:
-        return None
-    return client_class(
+    return OfdClient(
         drive, net.connector(), host, int(port), clock, utc_offset_min=drive.utc_offset_min
     )
 
