@@ -24,6 +24,8 @@ from fleet.core.migrate import upgrade
 from fleet.deps import AppState
 from fleet.jobs.runner import JobRunner
 from fleet.jobs.schedule import SCHEDULE
+from fleet.registers import api as registers_api
+from fleet.registers import pages as registers_pages
 
 __all__ = ["create_app", "make_mailer", "make_templates"]
 
@@ -101,5 +103,8 @@ def create_app(
     install_error_handlers(app)
     app.include_router(accounts_api.router)
     app.include_router(bookings_api.router)
+    app.include_router(registers_api.router)
+    app.include_router(registers_api.operator_router)
     app.include_router(accounts_pages.router)
+    app.include_router(registers_pages.router)
     return app

@@ -6,6 +6,7 @@ from fleet.accounts.models import AuthSession, Company, EmailToken, SignInThrott
 from fleet.audit import AuditLog
 from fleet.bookings.models import Booking
 from fleet.jobs.models import Job
+from fleet.registers.models import Register
 
 __all__ = [
     "AuditLog",
@@ -14,6 +15,7 @@ __all__ = [
     "Company",
     "EmailToken",
     "Job",
+    "Register",
     "SignInThrottle",
     "User",
 ]

@@ -26,6 +26,7 @@ class User(SQLModel, table=True):
     company_id: int = Field(foreign_key="company.id", index=True)
     email_confirmed: bool = False
     created_at: float
+    is_operator: bool = False  # an Oblako operator: manages the register inventory
 
 
 class EmailToken(SQLModel, table=True):

@@ -1,4 +1,5 @@
-"""Booking logic: create, read within a tenant, pay, and the 7-day lapse job."""
+"""Booking logic: create (registers assigned at once), read within a tenant, pay, and the 7-day
+lapse job (which releases the registers back to the inventory)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fleet.bookings.exceptions import BookingNotFoundError, InvalidBookingError
 from fleet.bookings.models import BOOKING_ACTIVE, BOOKING_LAPSED, BOOKING_PAID, Booking
 from fleet.core.clock import Clock
 from fleet.core.errors import ConflictError
+from fleet.registers import service as registers
 
 __all__ = [
     "LAPSE_AFTER_S",
@@ -40,6 +42,14 @@ def create_booking(
     booking = Booking(company_id=company_id, quantity=quantity, created_at=clock.wall())
     session.add(booking)
     session.flush()
+    assert booking.id is not None
+    registers.assign_for_booking(
+        session=session,
+        clock=clock,
+        company_id=company_id,
+        booking_id=booking.id,
+        quantity=quantity,
+    )
     audit.record(
         session,
         clock,
@@ -78,6 +88,7 @@ def mark_paid(
     booking.status = BOOKING_PAID
     booking.paid_at = clock.wall()
     session.add(booking)
+    registers.mark_booking_paid(session=session, clock=clock, booking_id=booking_id)
     audit.record(
         session,
         clock,
@@ -102,6 +113,8 @@ def lapse_unpaid(session: Session, clock: Clock) -> int:
         booking.status = BOOKING_LAPSED
         booking.lapsed_at = now
         session.add(booking)
+        assert booking.id is not None
+        released = registers.release_for_booking(session=session, booking_id=booking.id)
         audit.record(
             session,
             clock,
@@ -110,6 +123,7 @@ def lapse_unpaid(session: Session, clock: Clock) -> int:
             entity_id=booking.id,
             company_id=booking.company_id,
             reason="не оплачена 7 дней",
+            registers_released=released,
         )
         lapsed += 1
     session.flush()

@@ -1,0 +1,1 @@
+"""Registers: the hardware inventory, booking assignment, lifecycle states and the client list."""
