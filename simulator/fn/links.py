@@ -25,6 +25,7 @@ import select
 import socket
 import threading
 import tty
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
 from typing import Final, Self
@@ -344,7 +345,7 @@ def inproc_pair(
 # ---- threaded servers ------------------------------------------------------------------------
 
 
-class _Server:
+class _Server(ABC):
     """A daemon thread moving bytes between a file-like peer and the endpoint."""
 
     def __init__(self, endpoint: DriveEndpoint, name: str) -> None:
@@ -356,11 +357,13 @@ class _Server:
     def _start(self) -> None:
         self._thread.start()
 
-    def _recv(self, timeout: float) -> bytes | None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def _recv(self, timeout: float) -> bytes | None:
+        """Bytes from the register, or None after `timeout` seconds of silence."""
 
-    def _send(self, data: bytes) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def _send(self, data: bytes) -> None:
+        """Bytes to the register."""
 
     def _run(self) -> None:
         try:
@@ -397,8 +400,9 @@ class _Server:
         if self.error is not None:
             raise LinkError(f"the drive server failed: {self.error!r}") from self.error
 
-    def _release(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def _release(self) -> None:
+        """Free the device (pty fds, sockets)."""
 
     def __enter__(self) -> Self:
         """Use as a context manager: closed on exit."""

@@ -39,3 +39,24 @@ def raises(exc, fn, *args):
     except exc as e:
         return e
     raise AssertionError("%r did not raise %s" % (fn, exc.__name__))
+
+
+T0 = 1705303800  # 2024-01-15 07:30:00 UTC = 10:30 in Moscow (UTC+3)
+
+
+class FakeClock:
+    """The clock contract (wall, monotonic, sleep) over fake time: sleep moves it at once."""
+
+    def __init__(self, wall=T0):
+        self.t = 0.0
+        self.base = wall
+
+    def wall(self):
+        return self.base + self.t
+
+    def monotonic(self):
+        return self.t
+
+    def sleep(self, seconds):
+        if seconds > 0:
+            self.t += seconds

@@ -4,7 +4,7 @@
 # nothing waits for real. Run by pytest on CPython and by tools/mprun.mjs on MicroPython.
 import struct
 
-from mpsupport import load_vector, raises, unhex
+from mpsupport import T0, FakeClock, load_vector, raises, unhex
 
 from firmware import clock as fclock
 from firmware.drive import (
@@ -32,29 +32,11 @@ from firmware.errors import (
 from firmware.framing import ENQ, MAX_DATA, Framer, encode
 from firmware.tlv import encode as tlv_encode
 
-T0 = 1705303800  # 2024-01-15 07:30:00 UTC = 10:30 in Moscow (UTC+3)
 AT = (2024, 1, 15, 10, 30)
 AT2 = (2024, 1, 15, 10, 31)
 DT = unhex("18010f0a1e")  # DATE_TIME of AT (§1.5)
 DT2 = unhex("18010f0a1f")
 FN = b"9999078900001234"
-
-
-class FakeClock:
-    """The clock contract over fake time: sleep moves time on at once."""
-
-    def __init__(self, wall=T0):
-        self.t = 0.0
-        self.base = wall
-
-    def wall(self):
-        return self.base + self.t
-
-    def monotonic(self):
-        return self.t
-
-    def sleep(self, seconds):
-        self.t += seconds
 
 
 class FakeDrive:

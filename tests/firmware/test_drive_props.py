@@ -24,6 +24,7 @@ from construct import ConstructError, Container
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
+from mpsupport import FakeClock
 
 from firmware import clock as fclock
 from firmware.drive import FiscalDrive, parse_archive
@@ -47,7 +48,6 @@ from protocol.fn.fields import (
     encode_date_time,
 )
 from protocol.fn.frame import build_frame
-from tests.firmware.test_drive_mp import FakeClock
 
 MAKE = (0x03, 0x05, 0x12, 0x14, 0x16, 0x19, 0xA3)
 T0 = 1705303800.0  # 2024-01-15 07:30 UTC

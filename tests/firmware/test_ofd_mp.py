@@ -3,7 +3,7 @@
 # bytes, and the exchange state machine against a scripted fake drive and a fake
 # connection, on a fake clock. Run by pytest on CPython and by tools/mprun.mjs on
 # MicroPython 1.27.
-from mpsupport import raises, unhex
+from mpsupport import T0, FakeClock, raises, unhex
 
 from firmware.crc16 import crc16
 from firmware.errors import (
@@ -23,22 +23,6 @@ from firmware.ofd import (
 )
 
 FN = "9999078900001234"
-T0 = 1705303800  # 2024-01-15 07:30 UTC = 10:30 in Moscow
-
-
-class FakeClock:
-    def __init__(self):
-        self.t = 0.0
-
-    def wall(self):
-        return T0 + self.t
-
-    def monotonic(self):
-        return self.t
-
-    def sleep(self, seconds):
-        if seconds > 0:
-            self.t += seconds
 
 
 def container(fd, doc_type=3, size=40):

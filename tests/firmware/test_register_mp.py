@@ -3,7 +3,7 @@
 # firmware/register.py): counters and their 1194 form, the QR string, digests, field building,
 # and what recover() and handle() decide against a scripted fake drive (method level: no
 # bytes), over the flash model. Run by pytest on CPython and by tools/mprun.mjs on MicroPython.
-from mpsupport import raises
+from mpsupport import FakeClock, raises
 
 from firmware import counters as ctr
 from firmware.errors import DriveError, LinkTimeout, UsageError
@@ -21,24 +21,8 @@ from firmware.register import (
 )
 from firmware.tlv import decode, encode, size_of
 
-T0 = 1705303800  # 2024-01-15 07:30:00 UTC = 10:30 in Moscow
 AT = (2024, 1, 15, 10, 30)
 FN = "9999078900001234"
-
-
-class FakeClock:
-    def __init__(self, wall=T0):
-        self.t = 0.0
-        self.base = wall
-
-    def wall(self):
-        return self.base + self.t
-
-    def monotonic(self):
-        return self.t
-
-    def sleep(self, seconds):
-        self.t += seconds
 
 
 class FakeDrive:
