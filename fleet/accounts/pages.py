@@ -23,6 +23,7 @@ from fleet.core.errors import (
     status_for,
 )
 from fleet.deps import SESSION_COOKIE, AppState, CtxDep, SessionDep, StateDep
+from fleet.web.render import render_page
 
 __all__ = ["router"]
 
@@ -35,11 +36,7 @@ CsrfField = Annotated[str | None, Form(alias=csrf.FIELD)]
 def _render(
     request: Request, state: AppState, template: str, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
-    token = csrf.token_for(request, state.settings.secret_key)
-    html = state.templates.get_template(template).render(csrf_token=token, **context)
-    response = HTMLResponse(html, status_code=status)
-    csrf.set_cookie(response, token, secure=state.settings.cookie_secure)
-    return response
+    return render_page(request, state, template, status=status, **context)
 
 
 def _viewer(request: Request, state: AppState, session: SessionDep) -> tuple[User, Company] | None:

@@ -1,0 +1,1 @@
+"""Who may do what: the permission catalogue, roles, and the principal of a request."""

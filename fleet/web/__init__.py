@@ -1,0 +1,1 @@
+"""The web console's shared pieces: page rendering, layout, navigation."""
