@@ -27,6 +27,7 @@ class User(SQLModel, table=True):
     email_confirmed: bool = False
     created_at: float
     is_operator: bool = False  # an Oblako operator: manages the register inventory
+    role_id: int | None = Field(default=None, foreign_key="role.id", index=True)
 
 
 class EmailToken(SQLModel, table=True):

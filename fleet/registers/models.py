@@ -71,6 +71,9 @@ class Register(SQLModel, table=True):
     state: str = Field(default=RegisterState.FREE.value, max_length=32, index=True)
     company_id: int | None = Field(default=None, foreign_key="company.id", index=True)
     booking_id: int | None = Field(default=None, foreign_key="booking.id", index=True)
+    store_id: int | None = Field(default=None, foreign_key="store.id", index=True)
+    folder_id: int | None = Field(default=None, foreign_key="registerfolder.id", index=True)
+    tariff_code: str | None = Field(default=None, max_length=32, index=True)
     created_at: float
     booked_at: float | None = None
     paid_at: float | None = None

@@ -1,0 +1,1 @@
+"""A company's stores (points of sale) and their addresses."""
