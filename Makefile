@@ -25,6 +25,7 @@ gen: $(SETUP_STAMP)
 	$(PY) -m oblako gen firmware-tags
 	$(PY) -m oblako gen firmware-answers
 	$(PY) -m oblako gen portable
+	$(PY) -m oblako gen mqtt-schemas
 
 clean:
 	rm -rf .venv node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -414,6 +414,21 @@ def gen_portable(
     typer.echo(f"{TARGET}: {'written' if changed else 'unchanged'}")
 
 
+@gen_app.command("mqtt-schemas")
+def gen_mqtt_schemas(
+    check: Annotated[bool, typer.Option("--check", help="fail if the copy is stale")] = False,
+) -> None:
+    """Publish the MQTT link's JSON Schemas and examples into docs/mqtt/."""
+    from oblako.mqtt_docs import TARGET, in_sync, write
+
+    if check:
+        if not in_sync():
+            _fail(f"{TARGET} is stale: run `make gen` and commit it")
+        typer.echo("docs/mqtt/ is in sync with protocol/mqtt")
+        return
+    typer.echo(f"{TARGET}: {'written' if write() else 'unchanged'}")
+
+
 @bench_app.command("drive")
 def bench_drive(
     seconds: Annotated[float, typer.Option(help="seconds per setup")] = 3.0,

@@ -35,3 +35,28 @@ class TlvEncodeError(TlvError):
 
 class ContainerError(ProtocolError):
     """An OFD session header or FN container is malformed (reference §4.1-4.2)."""
+
+
+class LinkError(ProtocolError):
+    """An MQTT link message breaks the contract (protocol/mqtt, docs/mqtt.md)."""
+
+
+class TopicError(LinkError):
+    """The topic is not of the link's tree, or of an unsupported version."""
+
+
+class PayloadTooLargeError(LinkError):
+    """The payload exceeds the limit of its kind."""
+
+
+class UnsupportedVersionError(LinkError):
+    """The payload's version ("v") is missing or not the one this side speaks."""
+
+
+class PayloadFormatError(LinkError):
+    """The payload is not JSON, or breaks its kind's schema; ``path`` says where."""
+
+    def __init__(self, reason: str, path: str = "") -> None:
+        self.reason = reason
+        self.path = path
+        super().__init__(f"{path}: {reason}" if path else reason)

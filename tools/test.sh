@@ -21,6 +21,7 @@ step "firmware's generated copies are in sync with protocol/"
 python -m oblako gen firmware-tags --check
 python -m oblako gen firmware-answers --check
 python -m oblako gen portable --check
+python -m oblako gen mqtt-schemas --check
 step "mpy-cross 1.27 compiles every firmware file"; python tools/mpy_compile.py
 step "pytest";                 pytest
 if [ -n "${DATABASE_URL:-}" ]; then
