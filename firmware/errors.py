@@ -285,3 +285,26 @@ class DocumentTooLarge(RequestRefused):
 class WrongState(RequestRefused):
     """The drive or the shift is not in a state for the request (not registered, the
     fiscal mode closed, a shift already open...)."""
+
+
+class MqttError(RegisterError):
+    """The MQTT link failed: a malformed packet, a refused connection, a lost broker."""
+
+
+class MqttProtocolError(MqttError):
+    """The broker sent bytes that are not MQTT 3.1.1 (OASIS mqtt-v3.1.1 §2, §3)."""
+
+
+class MqttRefusedError(MqttError):
+    """CONNACK refused the connection; `code` is its return code (§3.2.2.3)."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        why = {
+            1: "unacceptable protocol version",
+            2: "client identifier rejected",
+            3: "server unavailable",
+            4: "bad user name or password",
+            5: "not authorised",
+        }.get(code, "unknown reason")
+        super().__init__("broker refused the connection: %d (%s)" % (code, why))
