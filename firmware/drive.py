@@ -69,7 +69,7 @@ from firmware.tlv import field_into
 # and compiles the block away, so typing is never imported on the board.
 TYPE_CHECKING = const(0)
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable  # noqa: F401 (a type comment uses it)
     from typing import Protocol
 
     class Transport(Protocol):
@@ -343,6 +343,9 @@ class FiscalDrive:
         self.enq_tries = enq_tries
         self.resends = resends
         self.poll_s = poll_s
+        # called while waiting for an answer (a 10 s command must not silence the link to
+        # the fleet): firmware/mqtt.py MqttClient.tick, which only sends; None: nothing
+        self.idle = None  # type: Callable[[], None] | None
         self.idle_s = idle_s
         self.settle_s = settle_s
         self.warning = False
@@ -446,6 +449,8 @@ class FiscalDrive:
                 framer.reset()
                 return _SILENT
             if not n:
+                if self.idle is not None:
+                    self.idle()  # e.g. the MQTT keepalive while a long command runs
                 clock.sleep(self.poll_s)
 
     def _transact(self, code: int, frame: memoryview) -> tuple:

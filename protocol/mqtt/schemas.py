@@ -102,6 +102,7 @@ STATE = _obj(
             "additionalProperties": False,
         },
         "outbox": {"type": "integer", "minimum": 0, "maximum": 0xFFFFFFFF},
+        "desired_seq": {**_INT, "description": "последнее применённое желаемое состояние"},
     },
     "Отчётное состояние кассы (тень устройства)",
 )
@@ -169,6 +170,8 @@ RESULT = _obj(
         "recovered": {"type": "boolean"},
         "retryable": {"type": "boolean"},
         "errors": {"type": "array", "maxItems": 50, "items": _ERROR},
+        "qr": {"type": "string", "maxLength": 256},
+        "total": {"type": "integer", "minimum": 0, "maximum": (1 << 48) - 1},
         "data": {"type": "object", "description": "данные служебного действия (X-отчёт и т. п.)"},
         "shift_documents": {"type": "array", "maxItems": 8},
     },

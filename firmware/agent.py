@@ -1,0 +1,369 @@
+# firmware/agent.py: the register on the MQTT link: commands in, documents and state out.
+# MIT license; Oblako register runtime.
+#
+# Agent(register, client, outbox, root, serial) joins the runtime (firmware/register.py), an
+# MQTT client (firmware/mqtt.py, or the paho one on CPython) and the outbox
+# (firmware/outbox.py) under the contract of firmware/shared/link.py (docs/mqtt.md):
+#
+#   cmd      checked (link.check_cmd); expired (issued_at + ttl in the past, by a trusted
+#            clock) -> ack "expired"; seen before (the journal has its id) -> ack "duplicate"
+#            and the journalled result again; else ack "accepted", then the work and its
+#            result. The handler returns before the client sends PUBACK, so the journal
+#            holds the request before the broker forgets it: a command delivered twice is
+#            harmless (DESIGN decision 4).
+#   stored   the fleet's watermark moves the outbox and releases the journal (ack_upto);
+#            gaps are sent again from the drive's archive.
+#   desired  kept and acknowledged in the shadow (desired_seq).
+#   out      presence (retained; the last will says offline), state on change and every
+#            state_every_s, one `doc` per document from the outbox, `ofd` per OFD answer.
+#
+# step(timeout_s) does one round; run() loops. Everything is on the injected clock.
+import binascii
+import json
+
+from firmware.clock import unix_from_local
+from firmware.compat import const
+from firmware.errors import MqttError, RegisterError
+from firmware.shared import link
+
+TYPE_CHECKING = const(0)
+if TYPE_CHECKING:
+    from typing import Any
+
+_RESULT_KEYS = (
+    "kind", "fn", "fd", "fp", "shift", "number", "date_time", "recovered", "retryable",
+    "errors", "qr", "total",
+)  # fmt: skip
+_DOC_TYPE_MASK = 0x7F
+
+
+def will(root: str, serial: str) -> tuple:
+    """The last will for MqttClient(will=...): retained "offline" presence."""
+    return (
+        link.topic(root, serial, link.PRESENCE),
+        b'{"v":1,"status":"offline","reason":"lost"}',
+        1,
+        True,
+    )
+
+
+def _dumps(obj: dict) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+class Agent:
+    """See the module comment."""
+
+    def __init__(
+        self,
+        register: "Any",
+        client: "Any",
+        outbox: "Any",
+        root: str,
+        serial: str,
+        firmware_version: str = "",
+        state_every_s: float = 60.0,
+        service_every_s: float = 1.0,
+    ) -> None:
+        self.reg = register
+        self.client = client
+        self.outbox = outbox
+        self.root = root
+        self.serial = serial
+        self.firmware_version = firmware_version
+        self.state_every_s = state_every_s
+        self.service_every_s = service_every_s
+        self.clock = register.clock
+        self.desired = None  # type: dict | None
+        self.reboot_requested = False
+        self.bad_messages = 0
+        self._connects = -1
+        self._state_at = -1e9
+        self._service_at = -1e9
+        self._state_dirty = True
+        self._st = None  # type: dict | None
+        self._recovered = False
+        client.on_message = self._on_message
+        for kind in link.DOWN:
+            client.subscribe(link.topic(root, serial, kind), 1)
+
+    # ---- publishing ------------------------------------------------------------------------
+
+    def _publish(self, kind: str, payload: dict, retain: bool = False) -> None:
+        payload["v"] = link.VERSION
+        try:
+            self.client.publish(
+                link.topic(self.root, self.serial, kind), _dumps(payload), 1, retain
+            )
+        except MqttError:
+            pass  # the in-flight window is full: the outbox and the next state try again
+
+    def _now(self) -> int:
+        return int(self.clock.wall())
+
+    def _drive_status(self) -> dict:
+        if self._st is None:
+            self._st = self.reg.drive.status()
+        return self._st
+
+    def publish_state(self) -> None:
+        """The reported shadow (link.STATE)."""
+        st = self._drive_status()
+        rs = self.reg.status()
+        shift = rs["shift"]
+        fn = st["fn_number"]
+        self.outbox.use_drive(fn)
+        drive = {
+            "fn": fn,
+            "phase": st["phase"],
+            "warnings": st["warnings"],
+            "last_fd": st["last_fd"],
+        }
+        ofd = rs.get("ofd")
+        if isinstance(ofd, dict) and "unsent" in ofd:
+            drive["unsent"] = ofd["unsent"] or 0
+        counters = rs.get("counters") or {}
+        state = {
+            "seq": self.outbox.next_seq(),
+            "at": self._now(),
+            "clock": self._now(),
+            "clock_trusted": bool(rs["time_trusted"]),
+            "drive": drive,
+            "shift": {"open": bool(shift["open"]), "number": shift["number"] or 0},
+            "outbox": self.outbox.pending(st["last_fd"]),
+        }
+        if isinstance(counters, dict) and isinstance(counters.get("receipts"), int):
+            state["shift"]["receipts"] = counters["receipts"]
+        if self.firmware_version:
+            state["firmware"] = self.firmware_version
+        if self.desired is not None:
+            state["desired_seq"] = self.desired["seq"]
+        self._publish(link.STATE, state)
+        self._state_at = self.clock.monotonic()
+        self._state_dirty = False
+
+    def _document(self, fd: int) -> dict | None:
+        drive = self.reg.drive
+        found = drive.find_document(fd)
+        rec = found["record"]
+        if rec is None:
+            return None
+        doc = drive.read_document(fd)
+        out = {
+            "fn": self.outbox.fn,
+            "fd": fd,
+            "fs": str(rec["fp"]),
+            "type": found["document_type"] & _DOC_TYPE_MASK,
+            "at": unix_from_local(rec["date_time"], drive.utc_offset_min),
+            "tlv": binascii.b2a_base64(doc["tlv"]).decode().strip(),
+        }
+        if "shift_number" in rec:
+            out["shift"] = rec["shift_number"]
+        if "operation" in rec:
+            out["operation"] = rec["operation"]
+            out["total"] = rec["total_kop"]
+        return out
+
+    def publish_documents(self) -> int:
+        """Send what the outbox says is due; the number sent."""
+        last = self._drive_status()["last_fd"]
+        n = 0
+        for fd in self.outbox.due(last):
+            try:
+                doc = self._document(fd)
+            except RegisterError:
+                self._st = None
+                break  # the drive is busy or away: the next round tries again
+            if doc is not None:
+                self._publish(link.DOC, doc)
+            self.outbox.sent(fd)
+            n += 1
+        return n
+
+    def _result(self, cmd_id: str, action: str, r: dict) -> None:
+        out = {"id": cmd_id, "status": r.get("status", "done"), "at": self._now()}
+        if action in link.ACTIONS:
+            out["action"] = action
+        data = {}
+        for k in r:
+            if k == "fp":
+                out[k] = str(r[k])  # the contract's fiscal sign is a string of digits
+            elif k in _RESULT_KEYS:
+                out[k] = r[k]
+            elif k not in ("id", "status"):
+                data[k] = r[k]
+        if data:
+            out["data"] = data
+        self._publish(link.RESULT, out)
+
+    # ---- receiving -------------------------------------------------------------------------
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        serial, kind, why = link.parse_topic(self.root, topic)
+        if why or serial != self.serial:
+            self.bad_messages += 1
+            return
+        try:
+            obj = json.loads(payload)
+        except ValueError:
+            self.bad_messages += 1
+            return
+        errors = link.CHECKS[kind](obj)
+        if kind == link.CMD:
+            self._command(obj, errors)
+        elif errors:
+            self.bad_messages += 1
+        elif kind == link.STORED:
+            if self.outbox.stored(obj["fn"], obj["through"], obj.get("missing", [])):
+                self.reg.ack_upto(obj["through"])
+                self._state_dirty = True
+        elif kind == link.DESIRED:
+            if self.desired is None or obj["seq"] > self.desired["seq"]:
+                self.desired = obj
+                self._state_dirty = True
+
+    def _ack(self, cmd_id: str, status: str, errors: list | None = None) -> None:
+        out = {"id": cmd_id, "status": status, "at": self._now()}
+        if errors:
+            out["errors"] = [{"path": p, "code": c, "message": m} for p, c, m in errors[:50]]
+        self._publish(link.ACK, out)
+
+    def _command(self, cmd: "Any", errors: list) -> None:
+        rid = cmd.get("id") if isinstance(cmd, dict) else None
+        if errors:
+            if isinstance(rid, str) and 0 < len(rid) <= link.MAX_ID:
+                self._ack(rid, "rejected", errors)
+            else:
+                self.bad_messages += 1
+            return
+        rid = cmd["id"]  # a checked command: a dict with a good id
+        action = cmd["action"]
+        if self.reg.time_source is not None and cmd["issued_at"] + cmd["ttl"] < self._now():
+            self._ack(rid, "expired")
+            return
+        if action in link.DOCUMENT_ACTIONS:
+            request = dict(cmd["request"])
+            request["id"] = rid
+            request.setdefault("kind", action)
+            seen = self.reg.journal.get(rid) is not None
+            self._ack(rid, "duplicate" if seen else "accepted")
+            r = self.reg.handle(request)
+            self._st = None
+            self._state_dirty = True
+            self._result(rid, action, r)
+            return
+        self._ack(rid, "accepted")
+        self._result(rid, action, self._service_action(action, cmd.get("params") or {}))
+
+    def _service_action(self, action: str, params: dict) -> dict:
+        try:
+            if action == "x_report":
+                return {"status": "done", "counters": self.reg.status()["counters"]}
+            if action == "ofd_exchange":
+                out = self.reg.service()
+                self._st = None
+                return {"status": "done", "ofd": out.get("ofd")}
+            if action == "sync_time":
+                self.reg.trust_time("fleet")
+                return {"status": "done"}
+            if action == "reboot":
+                self.reboot_requested = True
+                return {"status": "done"}
+            if action == "read_archive":
+                first = params.get("from", 1)
+                last = params.get("to", first)
+                if not isinstance(first, int) or not isinstance(last, int) or first > last:
+                    return {
+                        "status": "failed",
+                        "errors": [
+                            {"path": "params", "code": "range", "message": "Нужны from <= to"}
+                        ],
+                    }
+                self.outbox.stored(self.outbox.fn, 0, [[first, last]])
+                return {"status": "done"}
+        except RegisterError as x:
+            self._st = None
+            return {
+                "status": "failed",
+                "retryable": True,
+                "errors": [{"path": "", "code": "drive", "message": str(x)[:500]}],
+            }
+        return {
+            "status": "failed",
+            "errors": [{"path": "action", "code": "enum", "message": action}],
+        }
+
+    # ---- the loop --------------------------------------------------------------------------
+
+    def step(self, timeout_s: float = 0.1) -> None:
+        """One round: messages, then periodic duties, then what is due to send."""
+        self.client.poll(timeout_s)
+        connects = self.client.connects
+        if connects != self._connects and self.client.connected:
+            self._connects = connects
+            online = {"status": "online", "at": self._now()}
+            if self.firmware_version:
+                online["firmware"] = self.firmware_version
+            self._publish(link.PRESENCE, online, retain=True)
+            self._state_dirty = True
+            if not self._recovered:
+                self._recovered = True
+                self._report_unacknowledged()
+        now = self.clock.monotonic()
+        if now - self._service_at >= self.service_every_s:
+            self._service_at = now
+            try:
+                out = self.reg.service()
+            except RegisterError:
+                out = {}
+            self._st = None
+            for ev in out.get("ofd_events") or []:
+                self._ofd_event(ev)
+            if out.get("shift_documents") or out.get("settled"):
+                self._state_dirty = True
+        if not self.client.connected:
+            return
+        try:
+            if self._state_dirty or now - self._state_at >= self.state_every_s:
+                self.publish_state()
+            self.publish_documents()
+        except RegisterError:
+            self._st = None
+
+    def _report_unacknowledged(self) -> None:
+        # after a start: recover() decides unfinished requests with the drive; then every
+        # result the fleet has not stored is reported again (the fleet keys them by id)
+        try:
+            self.reg.recover()
+            pending = self.reg.outbox()
+        except RegisterError:
+            self._st = None
+            self._recovered = False
+            return
+        for r in pending:
+            rid = r.get("id")
+            if isinstance(rid, str):
+                self._result(rid, r.get("kind", ""), r)
+
+    def _ofd_event(self, ev: dict) -> None:
+        fd = ev.get("fd")
+        if not isinstance(fd, int) or fd < 1 or not self.outbox.fn:
+            return
+        kind = ev.get("event")
+        if kind == "delivered":
+            self._publish(
+                link.OFD, {"fn": self.outbox.fn, "fd": fd, "status": "accepted", "at": self._now()}
+            )
+        elif kind == "rejected":
+            code = ev.get("code")
+            out = {"fn": self.outbox.fn, "fd": fd, "status": "rejected", "at": self._now()}
+            if isinstance(code, int) and 0 <= code <= 255:
+                out["code"] = code
+            self._publish(link.OFD, out)
+        self._state_dirty = True
+
+    def run(self, stop: "Any" = None) -> None:
+        """step() until stop() is true (or a reboot is asked for)."""
+        while not self.reboot_requested and (stop is None or not stop()):
+            self.step()
+        self.client.close()

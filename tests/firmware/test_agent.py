@@ -1,0 +1,219 @@
+"""The register on the MQTT link (firmware/agent.py, firmware/outbox.py) with a simulated drive.
+
+An in-memory MQTT client plays the broker's side: what the agent publishes is decoded with the
+fleet's codec (protocol/mqtt), so every message is checked against the published schemas.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from firmware.agent import Agent, will
+from firmware.outbox import Outbox
+from firmware.shared import link
+from protocol.mqtt import codec
+from tests.firmware.test_register import Rig, registration_request, sale
+
+ROOT = "oblako/test"
+SERIAL = "0001234567"
+
+
+class FakeClient:
+    """The MQTT client interface in memory: publish() records, deliver() plays the broker."""
+
+    def __init__(self) -> None:
+        self.on_message: Any = None
+        self.connected = True
+        self.connects = 1
+        self.subs: list[str] = []
+        self.out: list[tuple[str, bytes, bool]] = []
+        self.inbox: list[tuple[str, bytes]] = []
+
+    def subscribe(self, flt: str, qos: int = 1) -> None:
+        self.subs.append(flt)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> int:
+        self.out.append((topic, bytes(payload), retain))
+        return len(self.out)
+
+    def poll(self, timeout_s: float) -> int:
+        n = 0
+        while self.inbox:
+            topic, payload = self.inbox.pop(0)
+            self.on_message(topic, payload)
+            n += 1
+        return n
+
+    def close(self) -> None:
+        self.connected = False
+
+    def taken(self, kind: str) -> list[dict[str, Any]]:
+        """Published messages of a kind, decoded and validated by the fleet's codec."""
+        found = []
+        for topic, payload, _ in self.out:
+            msg = codec.decode(ROOT, topic, payload)
+            if msg.kind == kind:
+                found.append(msg.payload)
+        return found
+
+
+def cmd(rid: str, action: str, request: dict[str, Any] | None = None, **kw: Any) -> bytes:
+    c: dict[str, Any] = {"v": 1, "id": rid, "ttl": 3600, "issued_at": 0, "action": action}
+    if request is not None:
+        c["request"] = request
+    c.update(kw)
+    return json.dumps(c).encode()
+
+
+class Board:
+    def __init__(self, tmp: Path) -> None:
+        self.rig = Rig(tmp)
+        self.rig.start(register=False)
+        self.client = FakeClient()
+        self.boot_agent()
+
+    def boot_agent(self) -> None:
+        self.outbox = Outbox(self.rig.flash, self.rig.clock, window=4, resend_s=30)
+        self.agent = Agent(self.rig.reg, self.client, self.outbox, ROOT, SERIAL, "1.0.0")
+
+    def send(self, kind: str, payload: bytes) -> None:
+        self.client.inbox.append((link.topic(ROOT, SERIAL, kind), payload))
+        self.agent.step(0)
+
+
+@pytest.fixture(name="board")
+def fixture_board(tmp_path: Path) -> Board:
+    return Board(tmp_path)
+
+
+def _issued(board: Board) -> int:
+    return int(board.rig.clock.wall())
+
+
+def test_subscribes_and_says_online_with_a_will(board: Board) -> None:
+    assert board.client.subs == [link.topic(ROOT, SERIAL, k) for k in link.DOWN]
+    board.agent.step(0)
+    presence = board.client.taken("presence")
+    assert presence and presence[0]["status"] == "online"
+    topic, payload, _, retain = will(ROOT, SERIAL)
+    assert topic.endswith("/presence") and retain
+    assert codec.decode(ROOT, topic, payload).payload["status"] == "offline"
+
+
+def test_a_command_gives_ack_result_and_document_events(board: Board) -> None:
+    now = _issued(board)
+    board.send("cmd", cmd("reg-1", "registration", registration_request(), issued_at=now))
+    board.send("cmd", cmd("r-1", "receipt", sale("r-1", 12345), issued_at=now))
+    acks = board.client.taken("ack")
+    assert [(a["id"], a["status"]) for a in acks] == [("reg-1", "accepted"), ("r-1", "accepted")]
+    results = {r["id"]: r for r in board.client.taken("result")}
+    assert results["r-1"]["status"] == "made" and results["r-1"]["kind"] == "receipt"
+    docs = {d["fd"]: d for d in board.client.taken("doc")}
+    archive = board.rig.docs()
+    assert sorted(docs) == list(range(1, len(archive) + 1))  # registration, shift, receipt
+    receipt = docs[results["r-1"]["fd"]]
+    assert receipt["type"] == 3 and receipt["total"] == 12345 and receipt["operation"] == 1
+    assert receipt["fs"] == str(results["r-1"]["fp"])
+    assert base64.b64decode(receipt["tlv"])  # the archive's TLV
+    state = board.client.taken("state")[-1]
+    assert state["drive"]["last_fd"] == len(archive) and state["outbox"] == len(archive)
+    assert state["shift"]["open"] is True
+
+
+def test_a_command_delivered_twice_makes_one_document(board: Board) -> None:
+    now = _issued(board)
+    board.send("cmd", cmd("reg-1", "registration", registration_request(), issued_at=now))
+    before = len(board.rig.docs())
+    board.send("cmd", cmd("r-1", "receipt", sale("r-1", 500), issued_at=now))
+    board.send("cmd", cmd("r-1", "receipt", sale("r-1", 500), issued_at=now))
+    assert len(board.rig.docs()) == before + 2  # the shift and one receipt
+    acks = [a["status"] for a in board.client.taken("ack") if a["id"] == "r-1"]
+    assert acks == ["accepted", "duplicate"]
+    made = [r for r in board.client.taken("result") if r["id"] == "r-1"]
+    assert len(made) == 2 and made[0]["fd"] == made[1]["fd"]
+
+
+def test_bad_and_expired_commands_change_nothing(board: Board) -> None:
+    before = len(board.rig.docs())
+    board.send("cmd", cmd("x-1", "dance"))
+    board.send("cmd", cmd("x-2", "open_shift", {}, issued_at=_issued(board) - 7200))
+    board.send("cmd", b"not json")
+    board.send("cmd", json.dumps({"v": 2, "id": "x-3"}).encode())
+    acks = {a["id"]: a for a in board.client.taken("ack")}
+    assert acks["x-1"]["status"] == "rejected" and acks["x-1"]["errors"][0]["path"] == "action"
+    assert acks["x-2"]["status"] == "expired"
+    assert acks["x-3"]["status"] == "rejected" and acks["x-3"]["errors"][0]["code"] == "version"
+    assert board.agent.bad_messages == 1
+    assert len(board.rig.docs()) == before
+
+
+def test_only_the_fleet_s_watermark_releases_documents_and_it_survives_a_restart(
+    board: Board,
+) -> None:
+    now = _issued(board)
+    board.send("cmd", cmd("reg-1", "registration", registration_request(), issued_at=now))
+    for i in range(3):
+        board.send("cmd", cmd(f"r-{i}", "receipt", sale(f"r-{i}", 100 + i), issued_at=now))
+    last = len(board.rig.docs())
+    sent = [d["fd"] for d in board.client.taken("doc")]
+    assert sent == list(range(1, 5))  # the window: 4 in flight
+    fn = board.outbox.fn
+    stored = {"v": 1, "fn": fn, "through": 2}
+    board.send("stored", json.dumps(stored).encode())
+    sent = [d["fd"] for d in board.client.taken("doc")]
+    assert sent == list(range(1, last + 1))[: 4 + 2]
+    assert board.outbox.through == 2
+
+    # power cut: a new board over the same drive and flash resends what was not stored
+    board.rig.boot()
+    board.rig.reg.trust_time("test")
+    board.client = FakeClient()
+    board.boot_agent()
+    board.agent.step(0)
+    assert board.outbox.through == 2
+    assert [d["fd"] for d in board.client.taken("doc")] == list(range(3, min(last, 6) + 1))
+    # the results the fleet has not acknowledged are reported again after the restart
+    again = {r["id"] for r in board.client.taken("result")}
+    assert again == {"r-0", "r-1", "r-2"}
+    board.send("stored", json.dumps({"v": 1, "fn": fn, "through": last}).encode())
+    board.send("stored", json.dumps({"v": 1, "fn": fn, "through": last}).encode())
+    assert board.rig.reg.outbox() == []
+
+
+def test_a_gap_the_fleet_reports_is_sent_again_at_once(board: Board) -> None:
+    now = _issued(board)
+    board.send("cmd", cmd("reg-1", "registration", registration_request(), issued_at=now))
+    board.send("cmd", cmd("r-1", "receipt", sale("r-1", 100), issued_at=now))
+    fn = board.outbox.fn
+    board.send("stored", json.dumps({"v": 1, "fn": fn, "through": 1, "missing": [[2, 2]]}).encode())
+    again = [d["fd"] for d in board.client.taken("doc")]
+    assert again.count(2) == 2
+
+
+def test_resend_after_silence(board: Board) -> None:
+    board.send(
+        "cmd", cmd("reg-1", "registration", registration_request(), issued_at=_issued(board))
+    )
+    first = len(board.client.taken("doc"))
+    board.rig.clock.sleep(31)
+    board.agent.step(0)
+    assert len(board.client.taken("doc")) == 2 * first
+
+
+def test_desired_state_is_kept_and_reported(board: Board) -> None:
+    board.send("desired", json.dumps({"v": 1, "seq": 3, "max_clock_drift_s": 30}).encode())
+    board.send("desired", json.dumps({"v": 1, "seq": 2}).encode())  # older: ignored
+    assert board.client.taken("state")[-1]["desired_seq"] == 3
+
+
+def test_state_sequence_grows_across_restarts(board: Board) -> None:
+    board.agent.step(0)
+    seq1 = board.client.taken("state")[-1]["seq"]
+    board.boot_agent()
+    board.agent.publish_state()
+    assert board.client.taken("state")[-1]["seq"] > seq1
