@@ -305,12 +305,30 @@ def register_run(
     requests: Annotated[
         Path | None, typer.Option(help="JSON lines of requests (default: stdin)")
     ] = None,
+    mqtt: Annotated[
+        str | None, typer.Option(help="take commands from the fleet: mqtt[s]://host:port")
+    ] = None,
+    serial: Annotated[str, typer.Option(help="the register's serial (its topic)")] = "",
+    root: Annotated[str, typer.Option(help="the MQTT topic root")] = "oblako",
+    client: Annotated[str, typer.Option(help="MQTT client: paho or firmware")] = "paho",
 ) -> None:
-    """Run one register: JSON-lines requests in, one JSON result per line out."""
+    """Run one register: from the fleet over MQTT (--mqtt), or JSON lines in and out."""
     from firmware.errors import LinkError
     from hil.transport import HilLinkError
     from oblako.register_run import run
 
+    if mqtt is not None:
+        from oblako.register_mqtt import run_mqtt
+
+        if not serial:
+            _fail("--mqtt needs --serial (the register's topic)")
+        try:
+            run_mqtt(fn, ofd, journal, mqtt, serial, root=root, client_kind=client)
+        except (HilLinkError, LinkError, OSError, ValueError) as e:
+            _fail(str(e))
+        except KeyboardInterrupt:
+            typer.echo("касса остановлена", err=True)
+        return
     try:
         if requests is None:
             counts = run(fn, ofd, journal, sys.stdin, sys.stdout)
