@@ -13,6 +13,9 @@ test: $(SETUP_STAMP)
 
 bench: $(SETUP_STAMP)
 	$(PY) -m oblako bench codec
+	$(PY) -m oblako bench drive
+	$(PY) -m oblako bench register
+	$(PY) -m oblako bench cabinet   # PostgreSQL at 127.0.0.1:5432 (--database-url); ~8 min to load
 
 setup: $(SETUP_STAMP)
 

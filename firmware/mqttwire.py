@@ -152,7 +152,9 @@ def _parse(first: int, body: bytes) -> tuple:
                 raise MqttProtocolError("PUBLISH with packet id 0")
         return (PUBLISH, topic, body[pos:], qos, bool(flags & 1), bool(flags & 8), pid)
     if kind == PUBACK:
-        if n != 2:
+        # 3.1.1 says exactly 2 bytes; Mosquitto 2.0.11 adds a reason code byte when it
+        # denies a publish (seen in tests/link), so the packet id is read and the rest ignored
+        if n < 2:
             raise MqttProtocolError("malformed PUBACK")
         return (PUBACK, _u16(body, 0))
     if kind == SUBACK:

@@ -8,14 +8,20 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.engine import Engine
 
+from fleet.access import api as access_api
+from fleet.access import pages as access_pages
 from fleet.accounts import api as accounts_api
 from fleet.accounts import pages as accounts_pages
 from fleet.accounts.mail import MailSender, MemoryMailSender, SmtpMailSender
 from fleet.accounts.passwords import Passwords
+from fleet.billing import api as billing_api
+from fleet.billing import pages as billing_pages
 from fleet.bookings import api as bookings_api
+from fleet.bookings import pages as bookings_pages
 from fleet.core.clock import Clock, SystemClock
 from fleet.core.config import Settings
 from fleet.core.db import make_engine
@@ -26,10 +32,14 @@ from fleet.jobs.runner import JobRunner
 from fleet.jobs.schedule import SCHEDULE
 from fleet.registers import api as registers_api
 from fleet.registers import pages as registers_pages
+from fleet.stores import api as stores_api
+from fleet.stores import pages as stores_pages
+from fleet.web import pages as web_pages
 
 __all__ = ["create_app", "make_mailer", "make_templates"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def make_templates() -> Environment:
@@ -101,10 +111,21 @@ def create_app(
     app.state.fleet = state
     app.state.templates = state.templates
     install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(web_pages.router)
     app.include_router(accounts_api.router)
+    app.include_router(access_api.router)
+    app.include_router(access_pages.router)
     app.include_router(bookings_api.router)
+    app.include_router(bookings_pages.router)
+    app.include_router(billing_api.router)
+    app.include_router(billing_api.operator_router)
+    app.include_router(billing_api.callback_router)
+    app.include_router(billing_pages.router)
     app.include_router(registers_api.router)
     app.include_router(registers_api.operator_router)
     app.include_router(accounts_pages.router)
     app.include_router(registers_pages.router)
+    app.include_router(stores_api.router)
+    app.include_router(stores_pages.router)
     return app

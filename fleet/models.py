@@ -2,25 +2,49 @@
 
 from __future__ import annotations
 
-from fleet.access.models import RegisterFolder, Role
+from fleet.access.models import ApiToken, RegisterFolder, Role, RoleFolder
 from fleet.accounts.models import AuthSession, Company, EmailToken, SignInThrottle, User
 from fleet.audit import AuditLog
+from fleet.billing.models import (
+    BankPayment,
+    CardPayment,
+    Invoice,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    RegisterPeriod,
+    Tariff,
+)
 from fleet.bookings.models import Booking
+from fleet.documents.models import FiscalDocument
 from fleet.jobs.models import Job
+from fleet.link.models import MqttAccount
 from fleet.registers.models import Register
 from fleet.stores.models import Store
 
 __all__ = [
+    "ApiToken",
     "AuditLog",
     "AuthSession",
+    "BankPayment",
     "Booking",
+    "CardPayment",
     "Company",
     "EmailToken",
+    "FiscalDocument",
+    "Invoice",
     "Job",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "MqttAccount",
     "Register",
     "RegisterFolder",
+    "RegisterPeriod",
     "Role",
+    "RoleFolder",
     "SignInThrottle",
     "Store",
+    "Tariff",
     "User",
 ]

@@ -27,7 +27,9 @@ gen_app = typer.Typer(help="Generated copies of the spec for firmware/.", no_arg
 bench_app = typer.Typer(help="Benchmarks (figures and ratios to a same-run baseline).")
 hil_app = typer.Typer(help="The drive bench: contract suite, traces.", no_args_is_help=True)
 trace_app = typer.Typer(help="Raw byte traces of the bench.", no_args_is_help=True)
-sim_app = typer.Typer(help="Simulators: the fiscal drive, the OFD.", no_args_is_help=True)
+sim_app = typer.Typer(
+    help="Simulators: the fiscal drive, the OFD, the card acquirer.", no_args_is_help=True
+)
 fleet_app = typer.Typer(help="The fleet controller, cabinet and API.", no_args_is_help=True)
 register_app = typer.Typer(help="The register runtime on the bench.", no_args_is_help=True)
 hil_app.add_typer(trace_app, name="trace")
@@ -354,6 +356,79 @@ def fleet_serve(
     serve(host, port)
 
 
+operator_app = typer.Typer(help="Oblako's operators (staff).", no_args_is_help=True)
+fleet_app.add_typer(operator_app, name="operator")
+
+
+@operator_app.command("grant")
+def fleet_operator_grant(email: Annotated[str, typer.Argument(help="a signed-up user")]) -> None:
+    """Make a user an operator (every permission over the whole fleet)."""
+    from fleet.core.errors import DomainError
+    from oblako.fleet_admin import make_operator
+
+    try:
+        typer.echo(f"{make_operator(email)} теперь оператор")
+    except DomainError as e:
+        _fail(e.message)
+
+
+@fleet_app.command("provision")
+def fleet_provision(
+    serial: Annotated[str, typer.Argument(help="the register's serial (its MQTT user)")],
+    mqtt_url: Annotated[str, typer.Option("--mqtt", help="the broker the board will use")] = (
+        "mqtt://127.0.0.1:1883"
+    ),
+    root: Annotated[str, typer.Option(help="the MQTT topic root")] = "oblako",
+    out: Annotated[Path | None, typer.Option(help="write the identity file here")] = None,
+) -> None:
+    """Create or rotate a register's broker credentials; prints its identity once."""
+    from fleet.core.errors import DomainError
+    from oblako.fleet_admin import provision
+
+    try:
+        identity = provision(serial, mqtt_url, root)
+    except DomainError as e:
+        _fail(e.message)
+    if out is None:
+        typer.echo(identity)
+    else:
+        out.write_text(identity + "\n", encoding="utf-8")
+        out.chmod(0o600)
+        typer.echo(f"{out}: личность кассы {serial} записана (пароль показан только там)")
+
+
+@fleet_app.command("mqtt-auth")
+def fleet_mqtt_auth(
+    passwd: Annotated[Path, typer.Option(help="Mosquitto's password_file")],
+    acl: Annotated[Path, typer.Option(help="Mosquitto's acl_file")],
+    root: Annotated[str, typer.Option(help="the MQTT topic root")] = "oblako",
+    fleet_account: Annotated[
+        str | None, typer.Option(help="also (re)issue the fleet account fleet-NAME")
+    ] = None,
+) -> None:
+    """Write Mosquitto's password and ACL files from the fleet's database (then SIGHUP it)."""
+    from oblako.fleet_admin import mqtt_auth
+
+    count, password = mqtt_auth(passwd, acl, root, fleet_account)
+    typer.echo(f"учётных записей: {count}; {passwd}, {acl} записаны")
+    if password is not None:
+        typer.echo(f"пароль fleet-{fleet_account}: {password}")
+
+
+@sim_app.command("acquiring")
+def sim_acquiring(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8100,
+    secret: Annotated[str, typer.Option(help="the callback HMAC secret")] = "acquiring-dev-secret",
+    delay: Annotated[float, typer.Option(help="seconds before each callback")] = 0.0,
+    duplicates: Annotated[int, typer.Option(help="send each callback this many times")] = 1,
+) -> None:
+    """Run the simulated card acquirer (a payment page and signed callbacks)."""
+    from simulator.acquiring import run_acquiring
+
+    run_acquiring(host, port, secret, delay_s=delay, duplicates=duplicates)
+
+
 @app.command("demo")
 def demo() -> None:
     """One register on a simulated drive and OFD: registration, receipts, shifts, OFD."""
@@ -488,6 +563,28 @@ def bench_register(
     for row in report(figures):
         table.add_row(*row)
     console.print(table)
+
+
+@bench_app.command("cabinet")
+def bench_cabinet(
+    database_url: Annotated[
+        str, typer.Option(help="a PostgreSQL server (a throwaway database is made on it)")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    registers: Annotated[int, typer.Option(help="registers to load")] = 100_000,
+    documents: Annotated[int, typer.Option(help="fiscal documents to load")] = 10_000_000,
+    n: Annotated[int, typer.Option("-n", help="requests per kind")] = 200,
+) -> None:
+    """Register list and card latency (pages and API) against bare SQL, p95 target 100 ms."""
+    from rich.console import Console
+
+    from bench.cabinet import print_table, run
+
+    console = Console()
+    with console.status("загружаю базу…") as status:
+        result = run(database_url, registers, documents, n=n, progress=status.update)
+    print_table(result)
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -32,6 +32,18 @@ fi
 echo "setup: installing the project and its development tools into .venv"
 .venv/bin/python -m pip install -q -e '.[dev]'
 
+# The browser tests (tests/browser) drive Debian's Chromium through Playwright: Playwright's
+# own browser download is not used. Without it those tests are skipped.
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "setup: installing Debian's chromium for the browser tests"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "setup: /usr/bin/chromium is missing and we are not root: the browser tests" \
+            "will be skipped (install it with: sudo apt-get install chromium)" >&2
+    fi
+fi
+
 echo "setup: installing npm packages (MicroPython 1.27 WebAssembly)"
 npm ci --no-audit --no-fund --silent
 echo "setup: done"

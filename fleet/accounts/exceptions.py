@@ -7,6 +7,7 @@ from fleet.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
+    PermissionDeniedError,
     RateLimitedError,
 )
 
@@ -15,11 +16,17 @@ __all__ = [
     "BadCredentialsError",
     "CompanyNotFoundError",
     "EmailNotConfirmedError",
+    "InvalidInviteError",
     "InvalidRequisiteError",
     "InvalidSignUpError",
     "InvalidTokenError",
+    "LastOwnerError",
     "NotSignedInError",
+    "OwnerProtectedError",
     "TooManyAttemptsError",
+    "UserBlockedError",
+    "UserConflictError",
+    "UserNotFoundError",
 ]
 
 
@@ -57,3 +64,27 @@ class TooManyAttemptsError(RateLimitedError):
 
 class CompanyNotFoundError(NotFoundError):
     """No company with this id visible to the caller."""
+
+
+class UserBlockedError(AuthenticationError):
+    """The user is blocked by their company."""
+
+
+class UserNotFoundError(NotFoundError):
+    """No such user in the caller's company."""
+
+
+class InvalidInviteError(InvalidInputError):
+    """An invitation's e-mail, role, token or new password is wrong."""
+
+
+class UserConflictError(ConflictError):
+    """The e-mail is taken, or the action makes no sense for this user (blocking oneself)."""
+
+
+class LastOwnerError(ConflictError):
+    """The company's last owner cannot be demoted or blocked."""
+
+
+class OwnerProtectedError(PermissionDeniedError):
+    """Only an owner may demote, block or appoint an owner (or touch a user with more rights)."""

@@ -27,14 +27,17 @@ class User(SQLModel, table=True):
     email_confirmed: bool = False
     created_at: float
     is_operator: bool = False  # an Oblako operator: manages the register inventory
-    role_id: int | None = Field(default=None, foreign_key="role.id", index=True)
+    role_id: int | None = Field(default=None, foreign_key="role.id", index=True)  # None: owner
+    blocked_at: float | None = None  # blocked users cannot sign in; their sessions are ended
+    invited_by: int | None = None  # the user who invited them (None: signed up themselves)
 
 
 class EmailToken(SQLModel, table=True):
-    """A one-time e-mail confirmation token; only its SHA-256 is stored."""
+    """A one-time e-mailed token (confirmation or invitation); only its SHA-256 is stored."""
 
     token_hash: str = Field(primary_key=True, max_length=64)
     user_id: int = Field(foreign_key="user.id", index=True)
+    purpose: str = Field(default="confirm", max_length=16)  # "confirm" or "invite"
     expires_at: float
     used_at: float | None = None
 

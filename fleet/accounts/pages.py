@@ -1,4 +1,4 @@
-"""Server-rendered Russian pages: sign-up, confirmation, sign-in, the main page.
+"""Server-rendered Russian pages: sign-up, confirmation, sign-in (the main page: fleet.web).
 
 Form posts carry a CSRF token (fleet.core.csrf). Input refusals re-render the form with the
 service's per-field messages; other domain errors go to the one handler in fleet.core.errors.
@@ -11,9 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fleet.accounts import service
+from fleet.access.models import Role
+from fleet.accounts import service, users
 from fleet.accounts.api import client_ip
-from fleet.accounts.models import Company, User
+from fleet.accounts.models import Company
 from fleet.core import csrf
 from fleet.core.errors import (
     AuthenticationError,
@@ -23,6 +24,7 @@ from fleet.core.errors import (
     status_for,
 )
 from fleet.deps import SESSION_COOKIE, AppState, CtxDep, SessionDep, StateDep
+from fleet.web.local_path import local_path
 from fleet.web.render import render_page
 
 __all__ = ["router"]
@@ -37,24 +39,6 @@ def _render(
     request: Request, state: AppState, template: str, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
     return render_page(request, state, template, status=status, **context)
-
-
-def _viewer(request: Request, state: AppState, session: SessionDep) -> tuple[User, Company] | None:
-    try:
-        user = service.current_user(
-            session=session, clock=state.clock, token=request.cookies.get(SESSION_COOKIE)
-        )
-    except AuthenticationError:
-        return None
-    return user, service.get_company(session=session, user=user, company_id=user.company_id)
-
-
-@router.get("/", response_class=HTMLResponse)
-def index(request: Request, state: StateDep, session: SessionDep) -> HTMLResponse:
-    """The main page: what exists so far, and the signed-in company if any."""
-    viewer = _viewer(request, state, session)
-    user, company = viewer if viewer else (None, None)
-    return _render(request, state, "index.html", user=user, company=company)
 
 
 @router.get("/signup", response_class=HTMLResponse)
@@ -116,9 +100,9 @@ def confirm(
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_form(request: Request, state: StateDep) -> HTMLResponse:
-    """The sign-in form."""
-    return _render(request, state, "signin.html", email="", message=None)
+def signin_form(request: Request, state: StateDep, next: str = "") -> HTMLResponse:
+    """The sign-in form (``next``: the local page to return to after signing in)."""
+    return _render(request, state, "signin.html", email="", message=None, next=local_path(next, ""))
 
 
 @router.post("/signin", response_model=None)
@@ -130,8 +114,9 @@ def signin(
     email: FormStr,
     password: FormStr,
     csrf_token: CsrfField = None,
+    next: Annotated[str, Form()] = "",
 ) -> Response:
-    """Sign in: set the session cookie and go to the main page."""
+    """Sign in: set the session cookie and go to ``next`` (a local path) or the main page."""
     csrf.check(request, state.settings.secret_key, csrf_token)
     try:
         issued = service.sign_in(
@@ -145,11 +130,12 @@ def signin(
             status=status_for(exc),
             email=email,
             message=exc.message,
+            next=local_path(next, ""),
         )
         if isinstance(exc, RateLimitedError):
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
         return response
-    redirect = RedirectResponse("/", status_code=303)
+    redirect = RedirectResponse(local_path(next), status_code=303)
     redirect.set_cookie(
         SESSION_COOKIE,
         issued.token,
@@ -177,3 +163,74 @@ def signout(
     redirect = RedirectResponse("/", status_code=303)
     redirect.delete_cookie(SESSION_COOKIE)
     return redirect
+
+
+def _invite_page(
+    request: Request,
+    state: AppState,
+    session: SessionDep,
+    token: str,
+    *,
+    status: int = 200,
+    message: str | None = None,
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    try:
+        user = users.invite_of(session, state.clock, token)
+    except InvalidInputError as exc:
+        return _render(request, state, "accounts/invite.html", status=404, invalid=exc.message)
+    company = session.get(Company, user.company_id)
+    role = None if user.role_id is None else session.get(Role, user.role_id)
+    return _render(
+        request,
+        state,
+        "accounts/invite.html",
+        status=status,
+        token=token,
+        email=user.email,
+        company=company.name if company else "",
+        role=role.name if role else "Владелец",
+        message=message,
+        errors=errors or {},
+        invalid=None,
+    )
+
+
+@router.get("/invite", response_class=HTMLResponse)
+def invite_form(
+    request: Request, state: StateDep, session: SessionDep, token: str = ""
+) -> HTMLResponse:
+    """The invitation: set a password (a GET changes nothing)."""
+    return _invite_page(request, state, session, token)
+
+
+@router.post("/invite", response_class=HTMLResponse)
+def invite_accept(
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    ctx: CtxDep,
+    token: FormStr,
+    password: FormStr,
+    password2: FormStr,
+    csrf_token: CsrfField = None,
+) -> HTMLResponse:
+    """Accept the invitation with the new password."""
+    csrf.check(request, state.settings.secret_key, csrf_token)
+    if password != password2:
+        return _invite_page(
+            request,
+            state,
+            session,
+            token,
+            status=422,
+            message="Пароли не совпадают",
+            errors={"password2": "Введите тот же пароль ещё раз"},
+        )
+    try:
+        user = users.accept_invite(session, ctx, token=token, password=password)
+    except InvalidInputError as exc:
+        return _invite_page(
+            request, state, session, token, status=422, message=exc.message, errors=exc.fields
+        )
+    return _render(request, state, "accounts/invite_done.html", email=user.email)

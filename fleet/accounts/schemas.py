@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from fleet.accounts.models import Company, User
 
+if TYPE_CHECKING:
+    from fleet.accounts.users import UserView
+
 __all__ = [
+    "AcceptInviteIn",
     "CompanyPublic",
     "ConfirmIn",
+    "InviteIn",
     "MeOut",
+    "RoleChangeIn",
     "SessionOut",
     "SignInIn",
     "SignUpIn",
     "SignUpOut",
+    "UserOut",
     "UserPublic",
     "utc",
 ]
@@ -109,7 +117,62 @@ class SessionOut(BaseModel):
 
 
 class MeOut(BaseModel):
-    """The signed-in user and their company."""
+    """Who calls: the signed-in user (None for an API token) and the company, with the
+    caller's permissions and folder scope (None: every folder)."""
 
-    user: UserPublic
+    user: UserPublic | None
     company: CompanyPublic
+    token_id: int | None = None
+    permissions: list[str] = []
+    folder_ids: list[int] | None = None
+
+
+class InviteIn(BaseModel):
+    """Invite a person by e-mail with a role of the company."""
+
+    email: str = Field(max_length=254, examples=["kassir@romashka.ru"])
+    role_id: int
+
+
+class AcceptInviteIn(BaseModel):
+    """The token from the invitation letter and the new password."""
+
+    token: str = Field(max_length=200)
+    password: str = Field(max_length=256)
+
+
+class RoleChangeIn(BaseModel):
+    """The user's new role."""
+
+    role_id: int
+
+
+class UserOut(BaseModel):
+    """A user of the company with role and status (invited, active, blocked)."""
+
+    id: int
+    email: str
+    role_id: int | None
+    role: str
+    owner: bool
+    status: str
+    status_label: str
+    created_at: dt.datetime
+    blocked_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, v: UserView) -> UserOut:
+        """From the service's view."""
+        u = v.user
+        assert u.id is not None
+        return cls(
+            id=u.id,
+            email=u.email,
+            role_id=u.role_id,
+            role=v.role_name,
+            owner=v.owner,
+            status=v.status.value,
+            status_label=v.status_label,
+            created_at=utc(u.created_at),
+            blocked_at=None if u.blocked_at is None else utc(u.blocked_at),
+        )

@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from fleet import audit
+from fleet.access.models import RoleKind
+from fleet.access.roles import ensure_builtin_roles
 from fleet.accounts.exceptions import (
     AlreadyRegisteredError,
     BadCredentialsError,
@@ -28,6 +30,7 @@ from fleet.accounts.exceptions import (
     InvalidTokenError,
     NotSignedInError,
     TooManyAttemptsError,
+    UserBlockedError,
 )
 from fleet.accounts.mail import MailSender, OutgoingMail
 from fleet.accounts.models import AuthSession, Company, EmailToken, SignInThrottle, User
@@ -164,11 +167,13 @@ def sign_up(
         session.add(company)
         session.flush()
         assert company.id is not None
+        roles = ensure_builtin_roles(session, ctx.clock, company.id)
         user = User(
             email=clean_email,
             password_hash=ctx.passwords.hash(password),
             company_id=company.id,
             created_at=now,
+            role_id=roles[RoleKind.OWNER].id,
         )
         session.add(user)
         session.flush()
@@ -229,7 +234,7 @@ def confirm_email(*, session: Session, ctx: AccountsContext, token: str) -> User
     """Confirm the address behind a one-time token."""
     row = session.get(EmailToken, hash_token(token.strip()))
     now = ctx.clock.wall()
-    if row is None or row.used_at is not None:
+    if row is None or row.used_at is not None or row.purpose != "confirm":
         raise InvalidTokenError("Ссылка подтверждения недействительна или уже использована")
     if row.expires_at <= now:
         raise InvalidTokenError("Срок действия ссылки истёк: зарегистрируйтесь ещё раз")
@@ -312,6 +317,8 @@ def sign_in(
             session.commit()
         raise BadCredentialsError("Неверный адрес почты или пароль")
     assert user is not None and user.id is not None
+    if user.blocked_at is not None:
+        raise UserBlockedError("Учётная запись заблокирована администратором компании")
     if not user.email_confirmed:
         raise EmailNotConfirmedError(
             "Адрес почты не подтверждён: откройте ссылку из письма, которое мы отправили"
@@ -347,7 +354,7 @@ def current_user(*, session: Session, clock: Clock, token: str | None) -> User:
     if row is None or row.expires_at <= clock.wall():
         raise NotSignedInError("Сеанс истёк или недействителен: войдите снова")
     user = session.get(User, row.user_id)
-    if user is None:
+    if user is None or user.blocked_at is not None:
         raise NotSignedInError("Войдите в кабинет")
     return user
 

@@ -17,6 +17,7 @@ class Booking(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id", index=True)
     quantity: int
+    tariff_code: str = Field(default="start", max_length=32)
     status: str = Field(default=BOOKING_ACTIVE, max_length=16, index=True)
     created_at: float
     paid_at: float | None = None

@@ -1,5 +1,5 @@
-"""Booking logic: create (registers assigned at once), read within a tenant, pay, and the 7-day
-lapse job (which releases the registers back to the inventory)."""
+"""Booking logic: create (registers assigned at once, on a tariff), read within a tenant, pay
+from the balance, and the 7-day lapse job (which releases the registers back to the inventory)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,27 @@ from typing import Final
 from sqlmodel import Session, col, select
 
 from fleet import audit
+from fleet.access.principal import Principal
+from fleet.billing import ledger, tariffs
+from fleet.billing.periods import period_of
+from fleet.billing.subscriptions import cover_periods
 from fleet.bookings.exceptions import BookingNotFoundError, InvalidBookingError
 from fleet.bookings.models import BOOKING_ACTIVE, BOOKING_LAPSED, BOOKING_PAID, Booking
 from fleet.core.clock import Clock
 from fleet.core.errors import ConflictError
 from fleet.registers import service as registers
+from fleet.registers.models import Register, RegisterState
 
 __all__ = [
     "LAPSE_AFTER_S",
     "MAX_QUANTITY",
+    "booking_price",
     "create_booking",
     "get_booking",
     "lapse_unpaid",
     "list_bookings",
     "mark_paid",
+    "pay_booking",
 ]
 
 #: DESIGN.md (cabinet): "a booking lapses after 7 days unpaid".
@@ -31,25 +38,40 @@ MAX_QUANTITY: Final = 1000
 
 
 def create_booking(
-    *, session: Session, clock: Clock, company_id: int, user_id: int, quantity: int
+    *,
+    session: Session,
+    clock: Clock,
+    company_id: int,
+    user_id: int | None,
+    quantity: int,
+    tariff_code: str = tariffs.DEFAULT_TARIFF,
 ) -> Booking:
-    """Book ``quantity`` registers for the company."""
+    """Book ``quantity`` registers on a tariff for the company (booked, awaiting payment)."""
     if not 1 <= quantity <= MAX_QUANTITY:
         raise InvalidBookingError(
             "Неверное количество касс",
             fields={"quantity": f"Укажите число от 1 до {MAX_QUANTITY}"},
         )
-    booking = Booking(company_id=company_id, quantity=quantity, created_at=clock.wall())
+    tariff = tariffs.usable_tariff(session, tariff_code)
+    booking = Booking(
+        company_id=company_id,
+        quantity=quantity,
+        tariff_code=tariff.code,
+        created_at=clock.wall(),
+    )
     session.add(booking)
     session.flush()
     assert booking.id is not None
-    registers.assign_for_booking(
+    taken = registers.assign_for_booking(
         session=session,
         clock=clock,
         company_id=company_id,
         booking_id=booking.id,
         quantity=quantity,
     )
+    for register in taken:
+        register.tariff_code = tariff.code
+        session.add(register)
     audit.record(
         session,
         clock,
@@ -59,6 +81,7 @@ def create_booking(
         company_id=company_id,
         user_id=user_id,
         quantity=quantity,
+        tariff=tariff.code,
     )
     session.commit()
     return booking
@@ -78,25 +101,105 @@ def list_bookings(*, session: Session, company_id: int) -> Sequence[Booking]:
     return session.exec(stmt).all()
 
 
-def mark_paid(
-    *, session: Session, clock: Clock, company_id: int, booking_id: int, user_id: int | None
-) -> Booking:
-    """Record payment of an active booking (payments proper come with the billing issue)."""
-    booking = get_booking(session=session, company_id=company_id, booking_id=booking_id)
+def _require_active(booking: Booking) -> None:
     if booking.status != BOOKING_ACTIVE:
-        raise ConflictError(f"Бронь № {booking_id} уже не активна (статус: {booking.status})")
+        raise ConflictError(f"Бронь № {booking.id} уже не активна (статус: {booking.status})")
+
+
+def _mark_paid(
+    session: Session, clock: Clock, booking: Booking, user_id: int | None, **detail: object
+) -> None:
     booking.status = BOOKING_PAID
     booking.paid_at = clock.wall()
     session.add(booking)
-    registers.mark_booking_paid(session=session, clock=clock, booking_id=booking_id)
+    assert booking.id is not None
+    registers.mark_booking_paid(session=session, clock=clock, booking_id=booking.id)
     audit.record(
         session,
         clock,
         action="booking.pay",
         entity="booking",
         entity_id=booking.id,
-        company_id=company_id,
+        company_id=booking.company_id,
         user_id=user_id,
+        **detail,
+    )
+
+
+def mark_paid(
+    *, session: Session, clock: Clock, company_id: int, booking_id: int, user_id: int | None
+) -> Booking:
+    """Record payment of an active booking without money (operators' and tests' path)."""
+    booking = get_booking(session=session, company_id=company_id, booking_id=booking_id)
+    _require_active(booking)
+    register_ids = _booked_register_ids(session, booking)
+    _mark_paid(session, clock, booking, user_id)
+    # The first period counts as paid (settled outside the ledger), as with `pay_booking`.
+    cover_periods(
+        session,
+        clock,
+        register_ids=register_ids,
+        company_id=booking.company_id,
+        tariff=tariffs.get_tariff(session, booking.tariff_code),
+        first_period=period_of(clock.wall()),
+        transaction_id=None,
+    )
+    session.commit()
+    return booking
+
+
+def _booked_register_ids(session: Session, booking: Booking) -> list[int]:
+    ids = session.exec(
+        select(Register.id).where(
+            Register.booking_id == booking.id, Register.state == RegisterState.BOOKED.value
+        )
+    ).all()
+    return [i for i in ids if i is not None]
+
+
+def booking_price(session: Session, booking: Booking) -> int:
+    """What paying the booking debits: the tariff's first period × the booking's registers."""
+    tariff = tariffs.get_tariff(session, booking.tariff_code)
+    return tariffs.first_period_price(tariff) * booking.quantity
+
+
+def pay_booking(
+    *, session: Session, clock: Clock, principal: Principal, booking_id: int
+) -> Booking:
+    """Pay an active booking from the balance (client → revenue): the booking and its registers
+    become paid and their first period is covered. A short balance is a 409 ("Недостаточно
+    средств: пополните баланс на N ₽") and changes nothing."""
+    booking = get_booking(session=session, company_id=principal.company_id, booking_id=booking_id)
+    # Lock the booking: a second payment (or the lapse job) waits and then sees it paid.
+    session.refresh(booking, with_for_update=True)
+    _require_active(booking)
+    if clock.wall() >= booking.created_at + LAPSE_AFTER_S:
+        raise ConflictError(
+            f"Бронь № {booking.id} истекла: прошло 7 дней. Забронируйте кассы снова"
+        )
+    assert booking.id is not None
+    tariff = tariffs.get_tariff(session, booking.tariff_code)
+    amount = tariffs.first_period_price(tariff) * booking.quantity
+    posting = ledger.charge(
+        session,
+        clock,
+        principal.company_id,
+        amount,
+        "booking",
+        f"Оплата брони № {booking.id}: {booking.quantity} касс(ы), тариф «{tariff.name}»",
+        f"booking:{booking.id}",
+        user_id=principal.user_id,
+    )
+    register_ids = _booked_register_ids(session, booking)
+    _mark_paid(session, clock, booking, principal.user_id, amount=amount, tariff=tariff.code)
+    cover_periods(
+        session,
+        clock,
+        register_ids=register_ids,
+        company_id=booking.company_id,
+        tariff=tariff,
+        first_period=period_of(clock.wall()),
+        transaction_id=posting.transaction.id,
     )
     session.commit()
     return booking
@@ -105,8 +208,11 @@ def mark_paid(
 def lapse_unpaid(session: Session, clock: Clock) -> int:
     """The scheduled job: lapse active bookings unpaid for 7 days. Idempotent; does not commit."""
     now = clock.wall()
-    stmt = select(Booking).where(
-        Booking.status == BOOKING_ACTIVE, col(Booking.created_at) <= now - LAPSE_AFTER_S
+    # SKIP LOCKED: a booking being paid right now is left for the next run, never overwritten.
+    stmt = (
+        select(Booking)
+        .where(Booking.status == BOOKING_ACTIVE, col(Booking.created_at) <= now - LAPSE_AFTER_S)
+        .with_for_update(skip_locked=True)
     )
     lapsed = 0
     for booking in session.exec(stmt).all():

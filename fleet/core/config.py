@@ -11,9 +11,10 @@ from typing import Literal, Self
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_SECRET", "Settings"]
+__all__ = ["DEFAULT_ACQUIRING_SECRET", "DEFAULT_SECRET", "Settings"]
 
 DEFAULT_SECRET = "changethis"
+DEFAULT_ACQUIRING_SECRET = "acquiring-dev-secret"
 
 
 class Settings(BaseSettings):
@@ -51,6 +52,17 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     mail_from: str = "Облако <noreply@oblako.local>"
     cookie_secure: bool = False
+    #: Billing: the card acquirer (`oblako sim acquiring` in development) and its HMAC secret.
+    acquiring_url: str = "http://127.0.0.1:8100"
+    acquiring_secret: str = DEFAULT_ACQUIRING_SECRET
+    #: Billing: Oblako's own bank requisites printed on invoices.
+    bank_recipient: str = "ООО «Облако»"
+    bank_inn: str = "7701999993"
+    bank_kpp: str = "770701001"
+    bank_name: str = "АО «Тестовый банк», г. Москва"
+    bank_bik: str = "044525999"
+    bank_account: str = "40702810900000000001"
+    bank_corr_account: str = "30101810400000000999"
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Self:
@@ -61,4 +73,8 @@ class Settings(BaseSettings):
                 )
             if not self.cookie_secure:
                 raise ValueError("FLEET_COOKIE_SECURE must be true in prod")
+            if self.acquiring_secret == DEFAULT_ACQUIRING_SECRET or len(self.acquiring_secret) < 32:
+                raise ValueError(
+                    "FLEET_ACQUIRING_SECRET must be set to a random value of 32+ characters in prod"
+                )
         return self

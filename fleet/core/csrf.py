@@ -17,10 +17,13 @@ from fastapi import Request, Response
 
 from fleet.core.errors import PermissionDeniedError
 
-__all__ = ["COOKIE", "FIELD", "CsrfError", "check", "set_cookie", "token_for"]
+__all__ = ["COOKIE", "FIELD", "HEADER", "CsrfError", "check", "set_cookie", "token_for"]
 
 COOKIE = "oblako_csrf"
 FIELD = "csrf_token"
+#: HTMX posts send the token in this header (the layout sets ``hx-headers``); a cross-site page
+#: can no more set a custom header on a credentialed request than read the cookie.
+HEADER = "X-CSRF-Token"
 
 
 class CsrfError(PermissionDeniedError):
@@ -51,8 +54,10 @@ def set_cookie(response: Response, token: str, *, secure: bool) -> None:
 
 
 def check(request: Request, secret: str, submitted: str | None) -> None:
-    """Refuse the post unless ``submitted`` equals a validly signed CSRF cookie."""
+    """Refuse the post unless ``submitted`` (the form field, or else the ``X-CSRF-Token``
+    header) equals a validly signed CSRF cookie."""
     cookie = request.cookies.get(COOKIE)
+    submitted = submitted or request.headers.get(HEADER)
     if (
         not cookie
         or not submitted

@@ -8,7 +8,13 @@ elsewhere. Bad input changes nothing (decision 7): services validate before they
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = [
     "AuthenticationError",
@@ -104,14 +110,27 @@ async def _handle(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api"):
         body = {"error": exc.code, "message": exc.message, "fields": exc.fields}
         return JSONResponse(body, status_code=status, headers=_headers(exc))
-    templates = request.app.state.templates
-    return HTMLResponse(
-        templates.get_template("error.html").render(message=exc.message, status=status),
-        status_code=status,
-        headers=_headers(exc),
-    )
+    # Imported here: the page layer builds on the domain layers, which import this module.
+    from fleet.web.errors import page_error
+
+    return page_error(request, exc, status, _headers(exc))
+
+
+async def _handle_http(request: Request, exc: Exception) -> Response:
+    """FastAPI's own errors (no such page, a malformed form): its JSON under ``/api``, the
+    Russian error page elsewhere."""
+    if request.url.path.startswith("/api"):
+        if isinstance(exc, RequestValidationError):
+            return await request_validation_exception_handler(request, exc)
+        assert isinstance(exc, StarletteHTTPException)  # registered for these two only
+        return await http_exception_handler(request, exc)
+    from fleet.web.errors import page_framework_error
+
+    return page_framework_error(request, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Map every `DomainError` to HTTP: the one place where that happens."""
     app.add_exception_handler(DomainError, _handle)
+    app.add_exception_handler(StarletteHTTPException, _handle_http)
+    app.add_exception_handler(RequestValidationError, _handle_http)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from fleet.billing.subscriptions import charge_monthly
 from fleet.bookings.service import lapse_unpaid
 from fleet.jobs.runner import JobSpec
 
 __all__ = ["SCHEDULE"]
 
-SCHEDULE: tuple[JobSpec, ...] = (JobSpec("booking-lapse", interval_s=600.0, run=lapse_unpaid),)
+SCHEDULE: tuple[JobSpec, ...] = (
+    JobSpec("booking-lapse", interval_s=600.0, run=lapse_unpaid),
+    # Hourly: a new month is charged within an hour of its start; each register once a month.
+    JobSpec("billing-monthly", interval_s=3600.0, run=charge_monthly),
+)

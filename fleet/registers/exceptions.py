@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from fleet.core.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from fleet.core.errors import ConflictError, InvalidInputError, NotFoundError
 
 __all__ = [
     "DuplicateSerialError",
     "InvalidRegisterError",
-    "NotOperatorError",
+    "NotVirtualError",
     "RegisterNotFoundError",
 ]
 
 
 class RegisterNotFoundError(NotFoundError):
-    """No register with this id in the caller's company."""
+    """No register with this id in the caller's company (or in the caller's folders)."""
 
 
 class InvalidRegisterError(InvalidInputError):
@@ -24,5 +24,5 @@ class DuplicateSerialError(ConflictError):
     """A register with this serial number is already in the inventory."""
 
 
-class NotOperatorError(PermissionDeniedError):
-    """Only Oblako operators manage the inventory."""
+class NotVirtualError(ConflictError):
+    """The register already has hardware: only a virtual slot can be filled."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 __all__ = ["NEXT_STEP", "STATE_LABEL", "Register", "RegisterState"]
@@ -59,7 +60,17 @@ class Register(SQLModel, table=True):
     """A register: hardware in the inventory (serial set) or a virtual slot awaiting hardware.
 
     ``company_id`` is NULL while the register is free; a booked register keeps its booking.
+    The composite indexes serve the tenant list (company first, then the usual filters) and
+    keep it fast with 100k registers; ``shift_open``, ``has_errors`` and ``last_seen_at`` are
+    kept up to date by the document ingest so the list never aggregates documents.
     """
+
+    __table_args__ = (
+        Index("ix_register_company_id_id", "company_id", "id"),
+        Index("ix_register_company_state", "company_id", "state"),
+        Index("ix_register_company_store", "company_id", "store_id"),
+        Index("ix_register_company_expires", "company_id", "drive_expires_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     serial: str | None = Field(default=None, max_length=32, unique=True, index=True)
@@ -74,6 +85,12 @@ class Register(SQLModel, table=True):
     store_id: int | None = Field(default=None, foreign_key="store.id", index=True)
     folder_id: int | None = Field(default=None, foreign_key="registerfolder.id", index=True)
     tariff_code: str | None = Field(default=None, max_length=32, index=True)
+    rnm: str | None = Field(default=None, max_length=16, index=True)  # registration number
+    name: str | None = Field(default=None, max_length=100)
+    shift_open: bool = False
+    has_errors: bool = False
+    last_error: str | None = Field(default=None, max_length=500)
+    last_seen_at: float | None = None
     created_at: float
     booked_at: float | None = None
     paid_at: float | None = None

@@ -1,1 +1,1 @@
-"""A company's stores (points of sale) and their addresses."""
+"""Stores: a company's points of sale with their addresses (or websites) and time zones."""

@@ -39,8 +39,10 @@ def test_default_secret_refused_outside_dev() -> None:
     with pytest.raises(ValidationError, match="FLEET_SECRET_KEY"):
         Settings(environment="prod", cookie_secure=True)
     with pytest.raises(ValidationError, match="FLEET_COOKIE_SECURE"):
-        Settings(environment="prod", secret_key="x" * 40)
-    Settings(environment="prod", secret_key="x" * 40, cookie_secure=True)
+        Settings(environment="prod", secret_key="x" * 40, acquiring_secret="y" * 40)
+    with pytest.raises(ValidationError, match="FLEET_ACQUIRING_SECRET"):
+        Settings(environment="prod", secret_key="x" * 40, cookie_secure=True)
+    Settings(environment="prod", secret_key="x" * 40, cookie_secure=True, acquiring_secret="y" * 40)
 
 
 def test_postgres_urls_use_psycopg3() -> None:

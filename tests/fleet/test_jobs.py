@@ -124,10 +124,11 @@ def test_booking_lapses_after_seven_unpaid_days(
         bookings.mark_paid(
             session=session, clock=clock, company_id=company.id, booking_id=paid.id or 0, user_id=1
         )
-    runner = JobRunner(engine, clock, SCHEDULE)
+    lapse = [job for job in SCHEDULE if job.name == "booking-lapse"]
+    runner = JobRunner(engine, clock, lapse)
     clock.advance(7 * DAY - 1)
     assert [o.changed for o in runner.run_due()] == [0]
-    clock.advance(SCHEDULE[0].interval_s)  # now past 7 days and due again
+    clock.advance(lapse[0].interval_s)  # now past 7 days and due again
     assert [o.changed for o in runner.run_due()] == [1]
     with Session(engine) as session:
         lapsed = session.get(Booking, kept.id)
@@ -137,5 +138,5 @@ def test_booking_lapses_after_seven_unpaid_days(
         assert still_paid is not None and still_paid.status == "paid"
         rows = session.exec(select(AuditLog).where(AuditLog.action == "booking.lapse")).all()
         assert [r.entity_id for r in rows] == [str(kept.id)]
-    clock.advance(SCHEDULE[0].interval_s)
+    clock.advance(lapse[0].interval_s)
     assert [o.changed for o in runner.run_due()] == [0]  # idempotent

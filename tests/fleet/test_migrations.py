@@ -57,3 +57,26 @@ def test_app_start_migrates_and_runs_jobs(empty_db_url: str) -> None:
         assert job.last_status == "ok"
     finally:
         engine.dispose()
+
+
+def test_the_migration_seeds_the_default_tariffs(empty_db_url: str) -> None:
+    from sqlmodel import Session, select
+
+    from fleet.billing.models import Tariff
+    from fleet.billing.tariffs import DEFAULT_TARIFFS
+    from fleet.core.db import make_engine
+    from fleet.core.migrate import upgrade
+
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade(engine)
+        with Session(engine) as session:
+            rows = {t.code: t for t in session.exec(select(Tariff)).all()}
+        assert set(rows) == {t.code for t in DEFAULT_TARIFFS}
+        for t in DEFAULT_TARIFFS:
+            row = rows[t.code]
+            assert (row.name, row.price_kop, row.receipts_quota, row.months, row.active) == (
+                t.name, t.price_kop, t.receipts_quota, t.months, t.active,
+            )  # fmt: skip
+    finally:
+        engine.dispose()

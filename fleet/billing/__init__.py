@@ -1,0 +1,1 @@
+"""Billing: tariffs, the double-entry ledger, card and bank payments, paid services."""
