@@ -22,6 +22,8 @@ from fleet.billing import api as billing_api
 from fleet.billing import pages as billing_pages
 from fleet.bookings import api as bookings_api
 from fleet.bookings import pages as bookings_pages
+from fleet.contract import api as contract_api
+from fleet.contract import pages as contract_pages
 from fleet.core.clock import Clock, SystemClock
 from fleet.core.config import Settings
 from fleet.core.db import make_engine
@@ -122,6 +124,8 @@ def create_app(
     app.include_router(billing_api.operator_router)
     app.include_router(billing_api.callback_router)
     app.include_router(billing_pages.router)
+    app.include_router(contract_api.router)
+    app.include_router(contract_pages.router)
     app.include_router(registers_api.router)
     app.include_router(registers_api.operator_router)
     app.include_router(accounts_pages.router)

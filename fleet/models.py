@@ -16,6 +16,7 @@ from fleet.billing.models import (
     Tariff,
 )
 from fleet.bookings.models import Booking
+from fleet.contract.models import OfferAcceptance
 from fleet.documents.models import FiscalDocument
 from fleet.jobs.models import Job
 from fleet.link.models import MqttAccount
@@ -38,6 +39,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerTransaction",
     "MqttAccount",
+    "OfferAcceptance",
     "Register",
     "RegisterFolder",
     "RegisterPeriod",

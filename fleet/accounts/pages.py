@@ -53,11 +53,11 @@ def signup(
     state: StateDep,
     session: SessionDep,
     ctx: CtxDep,
-    email: FormStr,
-    password: FormStr,
-    company_name: FormStr,
-    inn: FormStr,
-    ogrn: FormStr,
+    email: FormStr = "",
+    password: FormStr = "",
+    company_name: FormStr = "",
+    inn: FormStr = "",
+    ogrn: FormStr = "",
     csrf_token: CsrfField = None,
 ) -> HTMLResponse:
     """Register; on refusal show the form again with the reasons."""
@@ -90,7 +90,7 @@ def confirm(
     state: StateDep,
     session: SessionDep,
     ctx: CtxDep,
-    token: FormStr,
+    token: FormStr = "",
     csrf_token: CsrfField = None,
 ) -> HTMLResponse:
     """Confirm the address."""
@@ -111,8 +111,8 @@ def signin(
     state: StateDep,
     session: SessionDep,
     ctx: CtxDep,
-    email: FormStr,
-    password: FormStr,
+    email: FormStr = "",
+    password: FormStr = "",
     csrf_token: CsrfField = None,
     next: Annotated[str, Form()] = "",
 ) -> Response:
@@ -210,9 +210,9 @@ def invite_accept(
     state: StateDep,
     session: SessionDep,
     ctx: CtxDep,
-    token: FormStr,
-    password: FormStr,
-    password2: FormStr,
+    token: FormStr = "",
+    password: FormStr = "",
+    password2: FormStr = "",
     csrf_token: CsrfField = None,
 ) -> HTMLResponse:
     """Accept the invitation with the new password."""

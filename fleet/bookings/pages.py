@@ -17,6 +17,8 @@ from fleet.billing.money import rubles
 from fleet.billing.periods import moscow
 from fleet.bookings import service
 from fleet.bookings.models import BOOKING_ACTIVE
+from fleet.contract import service as offer
+from fleet.contract.exceptions import OfferNotAcceptedError
 from fleet.core import csrf
 from fleet.core.errors import ConflictError, InvalidInputError, status_for
 from fleet.deps import AppState, SessionDep, StateDep
@@ -76,6 +78,7 @@ def _page(
         balance=rubles(ledger.balance(session, p.company_id)),
         can_book=p.has(Permission.BOOKINGS_CREATE),
         can_pay=p.has(Permission.BILLING_PAY),
+        offer_accepted=offer.state(session, p.company_id).accepted,
         errors=errors or {},
         message=message,
         short=short,
@@ -153,6 +156,9 @@ def pay(
     csrf.check(request, state.settings.secret_key, csrf_token)
     try:
         service.pay_booking(session=session, clock=state.clock, principal=p, booking_id=booking_id)
+    except OfferNotAcceptedError as exc:
+        session.rollback()
+        return _page(request, state, session, p, status=409, message=exc.message)
     except InsufficientFundsError as exc:
         session.rollback()
         return _page(request, state, session, p, status=409, short=exc.message)

@@ -15,6 +15,7 @@ from fleet.billing.periods import period_of
 from fleet.billing.subscriptions import cover_periods
 from fleet.bookings.exceptions import BookingNotFoundError, InvalidBookingError
 from fleet.bookings.models import BOOKING_ACTIVE, BOOKING_LAPSED, BOOKING_PAID, Booking
+from fleet.contract import service as offer
 from fleet.core.clock import Clock
 from fleet.core.errors import ConflictError
 from fleet.registers import service as registers
@@ -167,9 +168,10 @@ def pay_booking(
     *, session: Session, clock: Clock, principal: Principal, booking_id: int
 ) -> Booking:
     """Pay an active booking from the balance (client → revenue): the booking and its registers
-    become paid and their first period is covered. A short balance is a 409 ("Недостаточно
-    средств: пополните баланс на N ₽") and changes nothing."""
+    become paid and their first period is covered. Without the accepted offer, or with a short
+    balance ("Недостаточно средств: пополните баланс на N ₽"), a 409 that changes nothing."""
     booking = get_booking(session=session, company_id=principal.company_id, booking_id=booking_id)
+    offer.require_accepted(session, principal.company_id)  # booking is free; paying needs it
     # Lock the booking: a second payment (or the lapse job) waits and then sees it paid.
     session.refresh(booking, with_for_update=True)
     _require_active(booking)

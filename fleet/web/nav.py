@@ -49,7 +49,10 @@ MENU: tuple[MenuSection, ...] = (
     ),
     MenuSection(
         "Баланс и платежи",
-        (MenuItem("Баланс и платежи", "/billing", Permission.BILLING_VIEW),),
+        (
+            MenuItem("Баланс и платежи", "/billing", Permission.BILLING_VIEW),
+            MenuItem("Договор", "/contract", Permission.BILLING_VIEW),
+        ),
         heading=False,
     ),
     MenuSection("Тарифы", (MenuItem("Тарифы", "/tariffs", Permission.BILLING_VIEW),), False),

@@ -74,7 +74,17 @@ def test_book_two_registers_pay_by_card_and_see_them_paid(page: Page, stack: Sta
     price = re.sub(r"[^\d,]", "", price_text).split(",")[0]
     assert int(price) > 0, price_text
 
-    # The balance is empty: paying is refused with the shortfall.
+    # Paying needs the public offer: accept it, then the empty balance refuses with the shortfall.
+    expect(page.locator("#offer-needed")).to_be_visible()
+    booking.get_by_role("button", name="Оплатить с баланса").click()
+    expect(page.locator("#message")).to_contain_text("договор-оферту")
+    page.locator("#offer-needed").get_by_role("link", name="договор-оферту").click()
+    expect(page.get_by_test_id("offer-pending")).to_be_visible()
+    page.get_by_test_id("offer-accept").click()
+    expect(page.get_by_test_id("offer-accepted")).to_contain_text("Договор принят")
+    page.goto("/bookings")
+    expect(page.locator("#offer-needed")).to_have_count(0)
+    booking = page.locator("tbody tr").filter(has_text="ожидает оплаты")
     booking.get_by_role("button", name="Оплатить с баланса").click()
     expect(page.locator("#short")).to_contain_text("Пополнить баланс")
 

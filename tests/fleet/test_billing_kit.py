@@ -21,8 +21,11 @@ from tests.fleet.oracle import company_requisites
 SECRET = DEFAULT_ACQUIRING_SECRET  # the test settings keep the development secret
 
 
-def signed_in(client: TestClient, mailer: MemoryMailSender, n: int) -> tuple[dict[str, str], str]:
-    """Sign up and sign in company n; the bearer headers and the company's ИНН."""
+def signed_in(
+    client: TestClient, mailer: MemoryMailSender, n: int, *, accept_offer: bool = True
+) -> tuple[dict[str, str], str]:
+    """Sign up and sign in company n (and accept the offer, unless told not to); the bearer
+    headers and the company's ИНН."""
     inn, ogrn = company_requisites(n)
     email = f"billing{n}@example.ru"
     body = {
@@ -36,7 +39,11 @@ def signed_in(client: TestClient, mailer: MemoryMailSender, n: int) -> tuple[dic
     assert client.post("/api/auth/confirm", json={"token": token_from(mailer)}).status_code == 200
     answer = client.post("/api/auth/signin", json={"email": email, "password": PASSWORD})
     assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}, inn
+    headers = {"Authorization": f"Bearer {answer.json()['token']}"}
+    if accept_offer:
+        accepted = client.post("/api/contract/accept", headers=headers)
+        assert accepted.status_code == 200 and accepted.json()["accepted"], accepted.text
+    return headers, inn
 
 
 def company_id(client: TestClient, headers: dict[str, str]) -> int:

@@ -17,6 +17,7 @@ from fleet.audit import AuditLog
 from fleet.billing import ledger
 from fleet.billing.models import ACCOUNT_BANK, LedgerTransaction, RegisterPeriod
 from fleet.bookings import service as bookings
+from fleet.contract import service as offer
 from fleet.core.clock import SettableClock
 from fleet.core.db import make_engine
 from fleet.jobs.runner import JobOutcome, JobRunner
@@ -67,6 +68,7 @@ def _paid_registers(
             company_id=company.id, permissions=CLIENT_PERMISSIONS, user_id=user.id
         )
         assert booking.id is not None
+        offer.accept(session, clock, principal, "127.0.0.1")
         bookings.pay_booking(
             session=session, clock=clock, principal=principal, booking_id=booking.id
         )

@@ -76,6 +76,14 @@ def test_form_errors_are_shown_in_russian(client: TestClient) -> None:
     assert 'value="ООО «Ромашка»"' in page.text  # the form keeps what was typed
 
 
+def test_an_empty_form_gets_a_reason_for_every_field(client: TestClient) -> None:
+    token = _csrf(client.get("/signup").text)
+    page = client.post("/signup", data={"csrf_token": token})
+    assert page.status_code == 422
+    assert page.text.count('class="error"') >= 4, page.text  # one per empty field, in Russian
+    assert "Field required" not in page.text
+
+
 def test_wrong_password_page(client: TestClient) -> None:
     token = _csrf(client.get("/signin").text)
     page = client.post("/signin", data={"email": "a@b.ru", "password": "x", "csrf_token": token})

@@ -215,8 +215,8 @@ def test_page_errors_are_russian_pages_with_the_menu(
     missing = client.get("/no-such-page")
     assert missing.status_code == 404 and 'data-testid="sidebar"' in missing.text
     # A form post missing its fields: the Russian page, not FastAPI's JSON.
-    token = _csrf(client.get("/signin").text)
-    broken = client.post("/signup", data={"csrf_token": token})
+    token = _csrf(client.get("/settings/users").text)
+    broken = client.post("/settings/users", data={"csrf_token": token})
     assert broken.status_code == 422 and broken.headers["content-type"].startswith("text/html")
     assert "заполните все поля" in broken.text
     # The API keeps its JSON.

@@ -1,0 +1,1 @@
+"""The public offer (договор-оферта): sign up and book first, accept it before paying."""
