@@ -42,8 +42,10 @@ class SocketConnection:
         self.sock = sock
         sock.settimeout(read_timeout_s)
         recv_into = getattr(sock, "recv_into", None)
-        # MicroPython sockets may offer readinto only.
+        # MicroPython sockets (and its TLS sockets) may offer readinto and write only.
         self._recv_into = recv_into if recv_into is not None else sock.readinto  # type: ignore[attr-defined]
+        send = getattr(sock, "send", None)
+        self._send = send if send is not None else sock.write  # type: ignore[attr-defined]
 
     def send(self, buf: "bytes | bytearray | memoryview") -> None:
         """Send all of buf; OSError when the connection fails or stalls."""
@@ -52,7 +54,7 @@ class SocketConnection:
         n = len(mv)
         while off < n:
             try:
-                w = self.sock.send(mv[off:])
+                w = self._send(mv[off:])
             except OSError as e:
                 if _is_timeout(e):
                     raise OSError(_ETIMEDOUT, "send timed out")
@@ -79,9 +81,15 @@ class SocketConnection:
             pass
 
 
-def connector(read_timeout_s: float = 0.05) -> "Callable[[str, int, float], SocketConnection]":
+def connector(
+    read_timeout_s: float = 0.05, tls: bool = False, ca_file: "str | None" = None
+) -> "Callable[[str, int, float], SocketConnection]":
     """A connect(host, port, timeout) function whose connections wait at most
-    read_timeout_s (real seconds) in each recv_into before answering None."""
+    read_timeout_s (real seconds) in each recv_into before answering None.
+
+    tls: wrap the connection in TLS, verifying the server's certificate and host name against
+    ca_file (or, on CPython without ca_file, the system's CA store). Both ports' `ssl` module
+    offer SSLContext(PROTOCOL_TLS_CLIENT), load_verify_locations and wrap_socket."""
 
     def connect(host: str, port: int, timeout: float) -> SocketConnection:
         ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
@@ -89,12 +97,26 @@ def connector(read_timeout_s: float = 0.05) -> "Callable[[str, int, float], Sock
         try:
             sock.settimeout(timeout)
             sock.connect(ai[-1])
+            if tls:
+                sock = _tls(sock, host, ca_file)
         except Exception:
             sock.close()
             raise
         return SocketConnection(sock, read_timeout_s)
 
     return connect
+
+
+def _tls(sock: "socket.socket", host: str, ca_file: "str | None") -> "socket.socket":
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    if ca_file:
+        ctx.load_verify_locations(cafile=ca_file)
+    else:
+        ctx.load_default_certs()  # CPython; a board passes its CA file
+    return ctx.wrap_socket(sock, server_hostname=host)
 
 
 connect = connector()

@@ -313,6 +313,9 @@ def register_run(
     serial: Annotated[str, typer.Option(help="the register's serial (its topic)")] = "",
     root: Annotated[str, typer.Option(help="the MQTT topic root")] = "oblako",
     client: Annotated[str, typer.Option(help="MQTT client: paho or firmware")] = "paho",
+    ca: Annotated[
+        str | None, typer.Option(help="CA file to verify an mqtts:// broker (default: system)")
+    ] = None,
 ) -> None:
     """Run one register: from the fleet over MQTT (--mqtt), or JSON lines in and out."""
     from firmware.errors import LinkError
@@ -325,7 +328,7 @@ def register_run(
         if not serial:
             _fail("--mqtt needs --serial (the register's topic)")
         try:
-            run_mqtt(fn, ofd, journal, mqtt, serial, root=root, client_kind=client)
+            run_mqtt(fn, ofd, journal, mqtt, serial, root=root, client_kind=client, ca_file=ca)
         except (HilLinkError, LinkError, OSError, ValueError) as e:
             _fail(str(e))
         except KeyboardInterrupt:

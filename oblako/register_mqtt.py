@@ -30,8 +30,16 @@ from oblako.register_run import _load_profile, _ofd_client
 __all__ = ["make_client", "run_mqtt"]
 
 
-def make_client(kind: str, url: str, root: str, serial: str, keepalive_s: int = 30) -> Any:
-    """The MQTT client of `kind` ("paho" or "firmware") with the register's last will."""
+def make_client(
+    kind: str,
+    url: str,
+    root: str,
+    serial: str,
+    keepalive_s: int = 30,
+    ca_file: str | None = None,
+) -> Any:
+    """The MQTT client of `kind` ("paho" or "firmware") with the register's last will; TLS
+    for an mqtts:// URL, verified against ca_file (or the system's CA store)."""
     if not link.root_ok(root):
         raise ValueError(f"the topic root {root!r} is not usable (levels, no + # $)")
     if not link.serial_ok(serial):
@@ -39,12 +47,10 @@ def make_client(kind: str, url: str, root: str, serial: str, keepalive_s: int = 
     client_id = f"reg-{serial}"
     last_will = will(root, serial)
     if kind == "paho":
-        return PahoClient(url, client_id, keepalive_s=keepalive_s, will=last_will)
+        return PahoClient(url, client_id, keepalive_s=keepalive_s, will=last_will, ca_file=ca_file)
     if kind == "firmware":
         b = parse_broker_url(url)
-        if b.tls:
-            raise ValueError("--client firmware speaks plain TCP here; use --client paho for TLS")
-        open_conn = connector(read_timeout_s=0.05)
+        open_conn = connector(read_timeout_s=0.05, tls=b.tls, ca_file=ca_file)
         return MqttClient(
             lambda: open_conn(b.host, b.port, 10.0),
             SystemClock(),
@@ -66,6 +72,7 @@ def run_mqtt(
     *,
     root: str = link.ROOT,
     client_kind: str = "paho",
+    ca_file: str | None = None,
     stop: threading.Event | None = None,
     trust: str | None = "host",
     firmware_version: str = "cpython",
@@ -75,7 +82,7 @@ def run_mqtt(
     Raises ValueError for a bad URL, root, serial or client kind, HilLinkError when the port
     cannot be opened.
     """
-    client = make_client(client_kind, mqtt_url, root, serial)
+    client = make_client(client_kind, mqtt_url, root, serial, ca_file=ca_file)
     storage = FileStorage(str(journal_dir))
     clock = SystemClock()
     port = SerialTransport(fn_url)

@@ -158,7 +158,5 @@ def test_bad_settings_are_refused_before_anything_starts() -> None:
         make_client("paho", "mqtt://x", "a/+", "1")
     with pytest.raises(ValueError, match="serial"):
         make_client("firmware", "mqtt://x", "oblako", "a/b")
-    with pytest.raises(ValueError, match="TLS"):
-        make_client("firmware", "mqtts://x", "oblako", "1")
     with pytest.raises(ValueError, match="paho or firmware"):
         make_client("umqtt", "mqtt://x", "oblako", "1")

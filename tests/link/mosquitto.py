@@ -23,7 +23,7 @@ def free_port() -> int:
 class Mosquitto:
     """A mosquitto process over `workdir` (passwd, acl, persistence); restartable."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, tls: tuple[Path, Path] | None = None) -> None:
         if shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists():
             raise RuntimeError("mosquitto is not installed")
         self.dir = workdir
@@ -31,6 +31,14 @@ class Mosquitto:
         self.proc: subprocess.Popen[bytes] | None = None
         text = CONFIG.read_text(encoding="utf-8")
         text = text.replace("@PORT@", str(self.port)).replace("@DIR@", str(workdir))
+        self.tls_port: int | None = None
+        if tls is not None:
+            # the shipped config's commented TLS listener, on a free port
+            self.tls_port = free_port()
+            certfile, keyfile = tls
+            text += (
+                f"\nlistener {self.tls_port} 127.0.0.1\ncertfile {certfile}\nkeyfile {keyfile}\n"
+            )
         if os.geteuid() == 0:
             # as root Mosquitto would switch to the "mosquitto" user, who cannot read a
             # pytest tmp dir; in production the files belong to that user instead
