@@ -309,6 +309,8 @@ class Agent:
             if not self._recovered:
                 self._recovered = True
                 self._report_unacknowledged()
+            else:
+                self.outbox.resend_now()
         now = self.clock.monotonic()
         if now - self._service_at >= self.service_every_s:
             self._service_at = now

@@ -160,7 +160,10 @@ class MqttClient:
         return True
 
     def _send(self, data: bytes) -> None:
-        self.conn.send(data)
+        conn = self.conn
+        if conn is None:  # dropped meanwhile (by a handler's failed send): reconnect first
+            raise OSError(107, "not connected")
+        conn.send(data)
         self._last_sent = self.clock.monotonic()
 
     def _drop(self, why: str) -> None:
@@ -259,6 +262,8 @@ class MqttClient:
                 pending = self._pending
                 self._pending = []
                 for p in pending:
+                    if not self.connected:
+                        break  # a handler's send dropped the link: the broker re-sends
                     self._handle(p)
                     handled += 1
             except (OSError, MqttProtocolError) as e:

@@ -122,6 +122,11 @@ class Outbox:
             fd += 1
         return out
 
+    def resend_now(self) -> None:
+        """After a reconnect: what was sent and not stored may have been lost with the old
+        connection (a broker that lost a shared subscription drops it), so send it at once."""
+        self._sent = {}
+
     def sent(self, fd: int) -> None:
         """fd was handed to the MQTT client."""
         self._sent[fd] = self.clock.monotonic()  # type: ignore[attr-defined]

@@ -19,6 +19,13 @@ from fleet.bookings.models import Booking
 from fleet.contract.models import OfferAcceptance
 from fleet.documents.models import FiscalDocument
 from fleet.jobs.models import Job
+from fleet.link.ingest_models import (
+    DeadLetter,
+    DeviceShadow,
+    LinkCommand,
+    PendingOfdAnswer,
+    StoredWatermark,
+)
 from fleet.link.models import MqttAccount
 from fleet.registers.models import Register
 from fleet.stores.models import Store
@@ -31,6 +38,8 @@ __all__ = [
     "Booking",
     "CardPayment",
     "Company",
+    "DeadLetter",
+    "DeviceShadow",
     "EmailToken",
     "FiscalDocument",
     "Invoice",
@@ -38,8 +47,10 @@ __all__ = [
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransaction",
+    "LinkCommand",
     "MqttAccount",
     "OfferAcceptance",
+    "PendingOfdAnswer",
     "Register",
     "RegisterFolder",
     "RegisterPeriod",
@@ -47,6 +58,7 @@ __all__ = [
     "RoleFolder",
     "SignInThrottle",
     "Store",
+    "StoredWatermark",
     "Tariff",
     "User",
 ]

@@ -359,6 +359,42 @@ def fleet_serve(
     serve(host, port)
 
 
+@fleet_app.command("ingest")
+def fleet_ingest(
+    mqtt: Annotated[
+        str, typer.Option("--mqtt", help="the broker, mqtt://fleet-ingest:PASSWORD@host:port")
+    ],
+    root: Annotated[str, typer.Option(help="the MQTT topic root")] = "oblako",
+    shared: Annotated[
+        bool, typer.Option(help="a shared subscription (Mosquitto); --no-shared for amqtt")
+    ] = True,
+    client_id: Annotated[str, typer.Option(help="this worker's MQTT client id")] = (
+        "fleet-ingest-1"
+    ),
+) -> None:
+    """Store what registers send (documents, OFD answers, results, state) and acknowledge it."""
+    import signal
+    import threading
+
+    from fleet.core.config import Settings
+    from fleet.core.db import make_engine
+    from fleet.core.migrate import upgrade
+    from fleet.link.ingest import run_ingest
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    engine = make_engine(Settings().database_url)
+    upgrade(engine)  # as `fleet serve` does at start
+    try:
+        stats = run_ingest(engine, mqtt, root, shared=shared, stop=stop, client_id=client_id)
+    except KeyboardInterrupt:
+        stop.set()
+        return
+    except ValueError as e:
+        _fail(str(e))
+    typer.echo(f"остановлен: {stats}", err=True)
+
+
 operator_app = typer.Typer(help="Oblako's operators (staff).", no_args_is_help=True)
 fleet_app.add_typer(operator_app, name="operator")
 
@@ -588,6 +624,30 @@ def bench_cabinet(
     print_table(result)
     if not result.ok:
         raise typer.Exit(1)
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    mqtt_url: Annotated[
+        str | None, typer.Option(help="a broker (default: a private Mosquitto, shipped config)")
+    ] = None,
+    database_url: Annotated[str | None, typer.Option(help="default: a SQLite file")] = None,
+    registers: Annotated[int, typer.Option(help="simulated registers")] = 100,
+    documents: Annotated[int, typer.Option(help="document events in the stream")] = 20_000,
+    workers: Annotated[list[int] | None, typer.Option(help="ingest workers (repeat)")] = None,
+) -> None:
+    """MQTT ingest documents/s and CPU per document against a do-nothing QoS 1 subscriber."""
+    from rich.console import Console
+
+    from bench.ingest import print_table, run
+
+    results = []
+    with Console().status("поток документов через брокер…"):
+        for n in workers or [1, 2]:
+            results.append(
+                run(mqtt_url, registers, documents, workers=n, database_url=database_url)
+            )
+    print_table(results)
 
 
 def main() -> None:

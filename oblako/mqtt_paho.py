@@ -126,6 +126,7 @@ class PahoClient:
         now = time.monotonic()
         if now < self._retry_at:
             return False
+        self.last_error = ""  # a CONNACK refusal during this attempt sets it again
         try:
             if self._started:
                 self._c.reconnect()

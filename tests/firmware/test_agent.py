@@ -217,3 +217,14 @@ def test_state_sequence_grows_across_restarts(board: Board) -> None:
     board.boot_agent()
     board.agent.publish_state()
     assert board.client.taken("state")[-1]["seq"] > seq1
+
+
+def test_a_reconnect_sends_what_was_not_stored_at_once(board: Board) -> None:
+    now = _issued(board)
+    board.send("cmd", cmd("reg-1", "registration", registration_request(), issued_at=now))
+    first = [d["fd"] for d in board.client.taken("doc")]
+    board.agent.step(0)
+    assert [d["fd"] for d in board.client.taken("doc")] == first  # within resend_s: nothing
+    board.client.connects += 1  # the link came back
+    board.agent.step(0)
+    assert [d["fd"] for d in board.client.taken("doc")] == first + first

@@ -83,3 +83,28 @@ def test_provision_mqtt_auth_and_operator_grant(tmp_path: Path) -> None:
         user = session.query(User).filter(User.email == "staff@example.ru").one()
         assert user.is_operator
     engine.dispose()
+
+
+def test_fleet_ingest_runs_until_sigterm(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from simulator.broker import EmbeddedBroker
+
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'fleet.db'}")
+    with EmbeddedBroker() as broker:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "oblako", "fleet", "ingest", "--mqtt", broker.url,
+             "--no-shared", "--root", "cli-test"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(3)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "остановлен" in err
+    assert (tmp_path / "fleet.db").exists()  # migrated at start

@@ -1,0 +1,827 @@
+"""The fleet's MQTT ingest: what registers send, stored durably before the broker forgets it.
+
+`Ingest` subscribes to every register's up-kinds (presence, state, doc, ofd, ack, result)
+under a root: on Mosquitto through the shared subscription `$share/<group>/<root>/v1/reg/+/<kind>`
+so several workers split the load, on the embedded amqtt broker (no shared subscriptions) with
+a plain one and a single worker. Acknowledgements are manual: a message is PUBACKed only after
+the database transaction that stored it committed, so a worker killed mid-batch loses nothing
+(the broker re-sends to the session's next connection; storing is idempotent).
+
+A batch (up to `batch_size` messages, `batch_ms` after its first, or as soon as the stream
+pauses) is one transaction (`Store.apply`):
+  - a bad message (topic, size, JSON, version, schema, unknown serial) becomes a dead letter
+    with the codec's precise reason and is acknowledged like any other: the stream never stops;
+  - documents: one INSERT ... ON CONFLICT (fn_number, fd_number) DO NOTHING;
+  - per drive the storage watermark moves (only documents above it are read: O(new documents))
+    and the gaps below the highest stored FD are listed (at most 32);
+  - OFD answers update `fiscaldocument.ofd_status` (an answer before its document waits in
+    `pendingofdanswer`); acks and results upsert `linkcommand`; shadows take presence and
+    only a newer reported state (fleet/link/shadow.py).
+After the commit every message is acknowledged and each drive touched gets `stored`
+{"v":1,"fn","through","missing"} at QoS 1 — also for a document it already had, so a register
+whose `stored` was lost is released by its re-send.
+
+Mosquitto sends a 3.1.1 client at most `max_inflight_messages` (20 in deploy/mosquitto)
+unacknowledged QoS 1 messages; the shared-subscription worker speaks MQTT 5 and sets its Receive
+Maximum to 4 batches, so the broker keeps sending while a batch commits. A batch ends when the
+stream pauses (`idle_ms`), so a window smaller than a batch never stalls it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final, NamedTuple
+from urllib.parse import unquote, urlparse
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from sqlalchemy import Table, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from fleet.core.clock import Clock, SystemClock
+from fleet.core.db import make_engine
+from fleet.documents.models import DocType, FiscalDocument
+from fleet.link import shadow
+from fleet.link.deadletter import Rejected, decode, unknown_serial_reason
+from fleet.link.ingest_models import (
+    DeadLetter,
+    DeviceShadow,
+    LinkCommand,
+    PendingOfdAnswer,
+    StoredWatermark,
+)
+from fleet.registers.models import Register
+from protocol.mqtt import codec
+from protocol.portable import link
+
+__all__ = [
+    "BrokerUrl",
+    "Incoming",
+    "Ingest",
+    "Stats",
+    "Store",
+    "broker_url",
+    "gaps",
+    "main",
+    "run_ingest",
+]
+
+log = logging.getLogger(__name__)
+
+_DOCS: Table = FiscalDocument.__table__  # type: ignore[attr-defined]
+_DEAD: Table = DeadLetter.__table__  # type: ignore[attr-defined]
+_MARK: Table = StoredWatermark.__table__  # type: ignore[attr-defined]
+_PENDING: Table = PendingOfdAnswer.__table__  # type: ignore[attr-defined]
+_CMD: Table = LinkCommand.__table__  # type: ignore[attr-defined]
+_REG: Table = Register.__table__  # type: ignore[attr-defined]
+
+_SHIFT_TYPES: Final = (
+    int(DocType.SHIFT_OPEN),
+    int(DocType.SHIFT_CLOSE),
+    int(DocType.ARCHIVE_CLOSE),
+)
+_SERIAL_TTL_S: Final = 60.0  # a register's company may change (booking): re-read now and then
+_RETRIES: Final = 8
+SESSION_EXPIRY_S: Final = 30 * 24 * 3600  # as the shipped persistent_client_expiration
+SEEN_RESOLUTION_S: Final = 10.0
+NUDGE_AFTER_S: Final = (0.0, 3.0, 8.0)  # after each subscription (Ingest.pending_drives)
+
+
+class Incoming(NamedTuple):
+    """A message as the broker delivered it (mid and generation for the acknowledgement)."""
+
+    topic: str
+    payload: bytes
+    received_at: float
+    mid: int = 0
+    qos: int = 1
+    generation: int = 0
+
+
+@dataclass
+class Stats:
+    """Counters of one worker."""
+
+    messages: int = 0
+    documents: int = 0  # new rows in fiscaldocument
+    dead: int = 0
+    batches: int = 0
+    stored_sent: int = 0
+    retries: int = 0
+
+
+@dataclass
+class _Batch:
+    dead: list[dict[str, Any]] = field(default_factory=list)
+    docs: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    doc_serial: dict[str, tuple[str, int]] = field(default_factory=dict)  # fn -> serial, reg id
+    ofd: list[dict[str, Any]] = field(default_factory=list)
+    acks: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    results: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    seen: dict[int, float] = field(default_factory=dict)
+    presence: dict[int, tuple[dict[str, Any], float]] = field(default_factory=dict)
+    states: dict[int, tuple[dict[str, Any], float]] = field(default_factory=dict)
+
+
+def gaps(
+    through: int, above: Iterable[int], limit: int = link.MAX_GAPS
+) -> tuple[int, list[list[int]]]:
+    """The new watermark and the missing ranges from the old watermark and the stored FDs
+    above it (ascending): every FD up to the result is stored; each range lies between two
+    stored FDs; at most `limit` ranges (the lowest)."""
+    missing: list[list[int]] = []
+    last = through
+    for fd in above:
+        if fd <= last:
+            continue
+        if fd == last + 1:
+            if not missing:
+                through = fd
+        elif len(missing) < limit:
+            missing.append([last + 1, fd - 1])
+        last = fd
+    return through, missing
+
+
+class Store:
+    """The database half of the ingest: one batch of raw messages, one transaction."""
+
+    def __init__(self, engine: Engine, root: str, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.root = root
+        self.clock = clock or SystemClock()
+        self.stats = Stats()
+        self._serials: dict[str, tuple[int, int | None, float]] = {}
+        self._marked: set[str] = set()  # drives whose watermark row exists (committed)
+        self._pending_marks: list[str] = []
+        self._seen_written: dict[int, float] = {}  # register -> last_seen_at we wrote
+
+    # ---- registers by serial -------------------------------------------------------------
+
+    def _lookup(self, serials: set[str]) -> dict[str, tuple[int, int | None]]:
+        now = time.monotonic()
+        out: dict[str, tuple[int, int | None]] = {}
+        ask: list[str] = []
+        for s in serials:
+            hit = self._serials.get(s)
+            if hit is not None and now - hit[2] < _SERIAL_TTL_S:
+                out[s] = (hit[0], hit[1])
+            else:
+                ask.append(s)
+        if ask:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(_REG.c.serial, _REG.c.id, _REG.c.company_id).where(
+                        _REG.c.serial.in_(ask)
+                    )
+                ).all()
+            for serial, rid, company in rows:
+                self._serials[serial] = (rid, company, now)
+                out[serial] = (rid, company)
+        return out
+
+    # ---- sorting a batch -------------------------------------------------------------------
+
+    def _sort(self, messages: list[Incoming]) -> _Batch:
+        b = _Batch()
+        decoded: list[tuple[Incoming, codec.Message]] = []
+        for m in messages:
+            if not m.payload and m.topic.endswith("/" + link.PRESENCE):
+                continue  # a retained presence being cleared: nothing to store
+            try:
+                decoded.append((m, decode(self.root, m.topic, m.payload)))
+            except Rejected as e:
+                b.dead.append(self._dead(m, e.reason, e.serial, e.kind))
+        known = self._lookup({msg.serial for _m, msg in decoded})
+        for m, msg in decoded:
+            reg = known.get(msg.serial)
+            if reg is None:
+                b.dead.append(
+                    self._dead(m, unknown_serial_reason(msg.serial), msg.serial, msg.kind)
+                )
+                continue
+            rid, company = reg
+            b.seen[rid] = max(b.seen.get(rid, 0.0), m.received_at)
+            p = msg.payload
+            if msg.kind == link.DOC:
+                key = (p["fn"], p["fd"])
+                if key not in b.docs:
+                    b.docs[key] = _doc_row(p, rid, company, m.received_at)
+                b.doc_serial.setdefault(p["fn"], (msg.serial, rid))
+            elif msg.kind == link.OFD:
+                b.ofd.append(p)
+            elif msg.kind == link.ACK:
+                b.acks[(rid, p["id"])] = p
+            elif msg.kind == link.RESULT:
+                b.results[(rid, p["id"])] = p
+            elif msg.kind == link.PRESENCE:
+                b.presence[rid] = (p, m.received_at)
+            elif msg.kind == link.STATE:
+                b.states[rid] = shadow.newer_state(b.states.get(rid), p, m.received_at)
+        return b
+
+    def _dead(
+        self, m: Incoming, reason: str, serial: str | None, kind: str | None
+    ) -> dict[str, Any]:
+        return {
+            "topic": m.topic[:512],
+            "payload": m.payload,
+            "reason": reason[:500],
+            "serial": serial[:32] if serial else None,
+            "kind": kind[:16] if kind else None,
+            "received_at": m.received_at,
+        }
+
+    # ---- one transaction -------------------------------------------------------------------
+
+    def apply(self, messages: list[Incoming]) -> list[tuple[str, dict[str, Any]]]:
+        """Store a batch in one transaction; the `stored` messages to send (serial, payload).
+
+        Retries a transaction the database refused for contention (locked, deadlock); a
+        message that breaks a constraint is isolated and becomes a dead letter.
+        """
+        b = self._sort(messages)
+        try:
+            out = self._commit(b)
+        except IntegrityError as e:
+            if len(messages) == 1:
+                b = _Batch(dead=[self._dead(messages[0], _db_reason(e), None, None)])
+                out = self._commit(b)
+            else:
+                out = []
+                for m in messages:
+                    out += self.apply([m])
+                return out
+        self.stats.messages += len(messages)
+        self.stats.dead += len(b.dead)
+        self.stats.batches += 1
+        return out
+
+    def _commit(self, b: _Batch) -> list[tuple[str, dict[str, Any]]]:
+        for attempt in range(_RETRIES):
+            try:
+                with self.engine.begin() as conn:
+                    out = self._write(conn, b)
+                self._marked.update(self._pending_marks)
+                self._pending_marks = []
+                for rid, at in b.seen.items():
+                    self._seen_written[rid] = max(at, self._seen_written.get(rid, 0.0))
+                return out
+            except DBAPIError as e:  # OperationalError: locked, deadlock, connection lost
+                if attempt == _RETRIES - 1 or not _contention(e):
+                    raise
+                self.stats.retries += 1
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _write(self, conn: Connection, b: _Batch) -> list[tuple[str, dict[str, Any]]]:
+        stored: list[tuple[str, dict[str, Any]]] = []
+        self._pending_marks = []
+        if b.docs:
+            rows = [b.docs[k] for k in sorted(b.docs)]  # one lock order for every worker
+            # the driver's executemany straight away: SQLAlchemy's per-row parameter
+            # handling would cost more than the insert itself (measured-anchors.md)
+            ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            cols = ", ".join(_DOC_COLUMNS)
+            values = ", ".join([ph] * len(_DOC_COLUMNS))
+            res = conn.exec_driver_sql(
+                f"INSERT INTO fiscaldocument ({cols}) VALUES ({values})"
+                " ON CONFLICT (fn_number, fd_number) DO NOTHING",
+                [tuple(r[c] for c in _DOC_COLUMNS) for r in rows],
+            )
+            if res.rowcount is not None and res.rowcount >= 0:
+                self.stats.documents += res.rowcount
+            self._pending_ofd(conn, set(b.doc_serial))
+            self._shift_flags(conn, rows)
+            stored = self._watermarks(conn, b)
+        if b.dead:
+            conn.execute(_DEAD.insert(), b.dead)
+        for p in b.ofd:
+            self._ofd(conn, p)
+        self._commands(conn, b)
+        # "last seen" to SEEN_RESOLUTION_S: not a row update per register per batch
+        seen = {
+            rid: at
+            for rid, at in b.seen.items()
+            if at - self._seen_written.get(rid, 0.0) >= SEEN_RESOLUTION_S
+        }
+        b.seen = seen
+        shadow.apply_seen(conn, seen)
+        shadow.apply_presence(conn, b.presence)
+        shadow.apply_states(conn, b.states)
+        return stored
+
+    def _watermarks(self, conn: Connection, b: _Batch) -> list[tuple[str, dict[str, Any]]]:
+        fns = sorted(b.doc_serial)
+        now = self.clock.wall()
+        new = [fn for fn in fns if fn not in self._marked]
+        if new:
+            stmt = shadow.upsert(conn, _MARK).on_conflict_do_nothing(index_elements=["fn_number"])
+            conn.execute(
+                stmt,
+                [
+                    {"fn_number": fn, "register_id": b.doc_serial[fn][1], "updated_at": now}
+                    for fn in new
+                ],
+            )
+        # the lock (PostgreSQL) orders workers: the documents read next include every
+        # commit before it, so two workers never both miss each other's rows
+        marks = {
+            fn: (through, highest)
+            for fn, through, highest in conn.execute(
+                select(_MARK.c.fn_number, _MARK.c.through, _MARK.c.highest)
+                .where(_MARK.c.fn_number.in_(fns))
+                .order_by(_MARK.c.fn_number)
+                .with_for_update()
+            ).all()
+        }
+        above: dict[str, list[int]] = {fn: [] for fn in fns}
+        d = _DOCS.c
+        m = _MARK.c
+        for fn, fd in conn.execute(
+            select(d.fn_number, d.fd_number)
+            .join(_MARK, m.fn_number == d.fn_number)
+            .where(d.fn_number.in_(fns), d.fd_number > m.through)
+            .order_by(d.fn_number, d.fd_number)
+        ).all():
+            above[fn].append(fd)
+        updates = []
+        out = []
+        for fn in fns:
+            old, highest = marks[fn]
+            through, missing = gaps(old, above[fn])
+            highest = max([highest, through, *above[fn][-1:]])
+            updates.append({"fn": fn, "through": through, "highest": highest, "at": now})
+            payload: dict[str, Any] = {"v": link.VERSION, "fn": fn, "through": through}
+            if missing:
+                payload["missing"] = missing
+            out.append((b.doc_serial[fn][0], payload))
+        p = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(
+            f"UPDATE storedwatermark SET through = {p}, highest = {p}, updated_at = {p}"
+            f" WHERE fn_number = {p}",
+            [(u["through"], u["highest"], u["at"], u["fn"]) for u in updates],
+        )
+        self._pending_marks = fns
+        return out
+
+    def _shift_flags(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        # the newest shift document of a drive says whether the register's shift is open;
+        # documents may come out of order, so a later one already stored wins
+        newest: dict[tuple[int, str], dict[str, Any]] = {}
+        for r in rows:
+            if r["doc_type"] in _SHIFT_TYPES:
+                key = (r["register_id"], r["fn_number"])
+                if key not in newest or newest[key]["fd_number"] < r["fd_number"]:
+                    newest[key] = r
+        d = _DOCS.c
+        for (rid, fn), r in sorted(newest.items()):
+            later = conn.execute(
+                select(d.fd_number)
+                .where(
+                    d.fn_number == fn,
+                    d.fd_number > r["fd_number"],
+                    d.doc_type.in_(_SHIFT_TYPES),
+                )
+                .limit(1)
+            ).first()
+            if later is None:
+                conn.execute(
+                    update(_REG)
+                    .where(_REG.c.id == rid)
+                    .values(shift_open=r["doc_type"] == int(DocType.SHIFT_OPEN))
+                )
+
+    def _ofd(self, conn: Connection, p: dict[str, Any]) -> None:
+        d = _DOCS.c
+        status = p["status"]
+        code = p.get("code")
+        stmt = update(_DOCS).where(d.fn_number == p["fn"], d.fd_number == p["fd"])
+        if status != "accepted":
+            # accepted stays accepted: a late refusal of an accepted document changes nothing
+            stmt = stmt.where(d.ofd_status != "accepted")
+        res = conn.execute(
+            stmt.values(ofd_status=status, ofd_code=code, ofd_answered_at=float(p["at"]))
+        )
+        if res.rowcount:
+            return
+        exists = conn.execute(
+            select(d.id).where(d.fn_number == p["fn"], d.fd_number == p["fd"])
+        ).first()
+        if exists is None:  # the answer came first: it waits for its document
+            stmt = shadow.upsert(conn, _PENDING)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["fn_number", "fd_number"],
+                set_={"status": stmt.excluded.status, "code": stmt.excluded.code},
+                where=_PENDING.c.status != "accepted",
+            )
+            conn.execute(
+                stmt,
+                {
+                    "fn_number": p["fn"],
+                    "fd_number": p["fd"],
+                    "status": status,
+                    "code": code,
+                    "answered_at": float(p["at"]),
+                },
+            )
+
+    def _pending_ofd(self, conn: Connection, fns: set[str]) -> None:
+        pc = _PENDING.c
+        waiting = conn.execute(
+            select(pc.fn_number, pc.fd_number, pc.status, pc.code, pc.answered_at).where(
+                pc.fn_number.in_(sorted(fns))
+            )
+        ).all()
+        for fn, fd, status, code, at in waiting:
+            res = conn.execute(
+                update(_DOCS)
+                .where(_DOCS.c.fn_number == fn, _DOCS.c.fd_number == fd)
+                .values(ofd_status=status, ofd_code=code, ofd_answered_at=at)
+            )
+            if res.rowcount:
+                conn.execute(_PENDING.delete().where(pc.fn_number == fn, pc.fd_number == fd))
+
+    def _commands(self, conn: Connection, b: _Batch) -> None:
+        if b.acks:
+            stmt = shadow.upsert(conn, _CMD)
+            ex = stmt.excluded
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["register_id", "request_id"],
+                set_={
+                    "ack_status": ex.ack_status,
+                    "ack_errors": ex.ack_errors,
+                    "acked_at": ex.acked_at,
+                },
+                # a repeat's "duplicate" never hides the first verdict
+                where=(_CMD.c.ack_status.is_(None)) | (ex.ack_status != "duplicate"),
+            )
+            conn.execute(
+                stmt,
+                [
+                    {
+                        "register_id": rid,
+                        "request_id": rq,
+                        "ack_status": p["status"],
+                        "ack_errors": p.get("errors"),
+                        "acked_at": float(p["at"]),
+                    }
+                    for (rid, rq), p in sorted(b.acks.items())
+                ],
+            )
+        if b.results:
+            stmt = shadow.upsert(conn, _CMD)
+            ex = stmt.excluded
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["register_id", "request_id"],
+                set_={
+                    "result_status": ex.result_status,
+                    "result": ex.result,
+                    "result_at": ex.result_at,
+                },
+            )
+            conn.execute(
+                stmt,
+                [
+                    {
+                        "register_id": rid,
+                        "request_id": rq,
+                        "result_status": p["status"],
+                        "result": p,
+                        "result_at": float(p["at"]),
+                    }
+                    for (rid, rq), p in sorted(b.results.items())
+                ],
+            )
+
+    def pending_drives(self) -> list[tuple[str, dict[str, Any]]]:
+        """`stored` nudges for drives whose register last reported documents the fleet lacks.
+
+        Sent after every (re)subscription: Mosquitto 2.0.11 does not restore a shared
+        subscription after its own restart, so what registers publish before the ingest is
+        back is dropped (and PUBACKed); the nudge's `missing` makes them send it again at
+        once instead of after their 30 s re-send timer.
+        """
+        sh: Table = DeviceShadow.__table__  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_REG.c.serial, _MARK.c.fn_number, _MARK.c.through, sh.c.drive_last_fd)
+                .join(sh, sh.c.register_id == _REG.c.id)
+                .join(_MARK, _MARK.c.fn_number == sh.c.drive_fn)
+                .where((sh.c.drive_last_fd > _MARK.c.through) | (sh.c.outbox > 0))
+            ).all()
+        out = []
+        for serial, fn, through, last in rows:
+            missing = [[through + 1, max(last or 0, through + 1)]]
+            out.append(
+                (serial, {"v": link.VERSION, "fn": fn, "through": through, "missing": missing})
+            )
+        return out
+
+
+_DOC_COLUMNS: Final = (
+    "register_id", "company_id", "fn_number", "fd_number", "doc_type", "operation", "total",
+    "tax_system", "shift_number", "fiscal_sign", "has_marking", "issued_at", "received_at",
+    "ofd_status",
+)  # fmt: skip
+
+
+def _doc_row(p: dict[str, Any], rid: int, company: int | None, at: float) -> dict[str, Any]:
+    return {
+        "register_id": rid,
+        "company_id": company,
+        "fn_number": p["fn"],
+        "fd_number": p["fd"],
+        "doc_type": p["type"],
+        "operation": p.get("operation"),
+        "total": p.get("total"),
+        "tax_system": None,
+        "shift_number": p.get("shift"),
+        "fiscal_sign": p["fs"],
+        "has_marking": False,
+        "issued_at": float(p["at"]),
+        "received_at": at,
+        "ofd_status": "pending",
+    }
+
+
+@dataclass(frozen=True)
+class BrokerUrl:
+    """mqtt[s]://[user[:password]@]host[:port] (the fleet may not import oblako's parser)."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+
+def broker_url(url: str) -> BrokerUrl:
+    """The parts of a broker URL; ValueError names what is wrong."""
+    u = urlparse(url)
+    if u.scheme not in ("mqtt", "mqtts"):
+        raise ValueError(f"a broker URL starts with mqtt:// or mqtts://, got {url!r}")
+    if not u.hostname:
+        raise ValueError(f"no host in the broker URL {url!r}")
+    tls = u.scheme == "mqtts"
+    return BrokerUrl(
+        host=u.hostname,
+        port=u.port or (8883 if tls else 1883),
+        tls=tls,
+        username=unquote(u.username) if u.username else None,
+        password=unquote(u.password) if u.password else None,
+    )
+
+
+def _contention(e: DBAPIError) -> bool:
+    text = str(e.orig).lower()
+    return any(
+        w in text for w in ("locked", "deadlock", "could not serialize", "busy", "connection")
+    )
+
+
+def _db_reason(e: DBAPIError) -> str:
+    return f"База данных отказала в записи: {str(e.orig).splitlines()[0][:400]}"
+
+
+class Ingest:
+    """One worker: a paho client (network in its own thread) and the batching loop."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        mqtt_url: str,
+        root: str = link.ROOT,
+        *,
+        shared: bool = True,
+        group: str = "fleet",
+        client_id: str = "fleet-ingest-1",
+        batch_size: int = 1000,
+        batch_ms: float = 50.0,
+        idle_ms: float = 3.0,
+        clock: Clock | None = None,
+    ) -> None:
+        if not link.root_ok(root):
+            raise ValueError(f"the topic root {root!r} is not usable (levels, no + # $)")
+        self.url = broker_url(mqtt_url)
+        self.root = root
+        self.shared = shared
+        self.group = group
+        self.batch_size = batch_size
+        self.batch_s = batch_ms / 1000
+        self.idle_s = idle_ms / 1000
+        self.store = Store(engine, root, clock)
+        self.connected = threading.Event()
+        self._inbox: deque[Incoming] = deque()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._nudges: list[float] = []
+        # MQTT 5 where the broker has shared subscriptions (Mosquitto): its Receive Maximum
+        # lets the broker send more than max_inflight_messages (20) unacknowledged messages,
+        # so the next batch arrives while this one commits. amqtt speaks 3.1.1 only.
+        self.v5 = shared
+        if self.v5:
+            c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+        else:
+            c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        c.manual_ack_set(True)
+        if self.url.username is not None:
+            c.username_pw_set(self.url.username, self.url.password)
+        if self.url.tls:
+            c.tls_set()
+        c.reconnect_delay_set(1, 5)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_message = self._on_message
+        c.on_subscribe = self._on_subscribe
+        self.client = c
+
+    @property
+    def stats(self) -> Stats:
+        """The worker's counters."""
+        return self.store.stats
+
+    def filters(self) -> list[str]:
+        """The subscriptions: shared on Mosquitto, plain on the embedded broker."""
+        plain = [link.subscription(self.root, kind) for kind in link.UP]
+        return [f"$share/{self.group}/{f}" for f in plain] if self.shared else plain
+
+    def _on_connect(self, c: paho.Client, _u: object, _f: object, rc: Any, _p: object) -> None:
+        if getattr(rc, "is_failure", False):
+            log.warning("the broker refused the ingest: %s", rc)
+            return
+        c.subscribe([(f, 1) for f in self.filters()])
+
+    def _on_subscribe(self, _c: paho.Client, _u: object, _m: int, _rc: Any, _p: object) -> None:
+        # the batching loop asks registers for what may have been dropped, now and again once
+        # their reconnect states (fresher last FD numbers) are in
+        now = time.monotonic()
+        self._nudges = [now + d for d in NUDGE_AFTER_S]
+        self.connected.set()  # the (shared) subscription is in place: nothing is missed now
+
+    def _on_disconnect(self, _c: paho.Client, _u: object, _f: object, rc: Any, _p: object) -> None:
+        with self._lock:
+            self._generation += 1  # messages of the old connection are never acknowledged
+        self.connected.clear()
+
+    def _on_message(self, _c: paho.Client, _u: object, m: paho.MQTTMessage) -> None:
+        at = self.store.clock.wall()
+        self._inbox.append(Incoming(m.topic, bytes(m.payload), at, m.mid, m.qos, self._generation))
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def _collect(self, stop: threading.Event) -> list[Incoming]:
+        # messages are handed over in bulk (a deque and one wake-up per batch): a queue's
+        # per-message lock and notify cost the network thread as much as parsing the packet
+        if not self._wake.wait(0.1):
+            return []
+        deadline = time.monotonic() + self.batch_s
+        while not stop.is_set():
+            n = len(self._inbox)
+            if n >= self.batch_size or time.monotonic() >= deadline:
+                break
+            time.sleep(self.idle_s)
+            if len(self._inbox) == n:
+                break  # the stream paused (or the broker's in-flight window is full)
+        self._wake.clear()
+        inbox = self._inbox
+        batch = [inbox.popleft() for _ in range(min(len(inbox), self.batch_size))]
+        if inbox:
+            self._wake.set()
+        return batch
+
+    def flush(self, batch: list[Incoming]) -> None:
+        """Store, commit, then acknowledge and send the storage acknowledgements."""
+        with self._lock:
+            current = self._generation
+        live = [m for m in batch if m.generation == current]
+        if not live:
+            return  # the broker re-sends these to the new connection
+        stored = self.store.apply(live)
+        with self._lock:
+            if self._generation == current:
+                for m in live:
+                    if m.qos:
+                        self.client.ack(m.mid, m.qos)
+        self._publish_stored(stored)
+
+    def _publish_stored(self, stored: list[tuple[str, dict[str, Any]]]) -> None:
+        for serial, payload in stored:
+            # built by the ingest itself, so not run through the schema validator (~50 µs);
+            # the tests decode every one with the codec
+            data = json.dumps(payload, separators=(",", ":")).encode()
+            self.client.publish(link.topic(self.root, serial, link.STORED), data, 1)
+        self.stats.stored_sent += len(stored)
+
+    def run(self, stop: threading.Event) -> None:
+        """Serve until `stop` is set."""
+        if self.v5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.ReceiveMaximum = self.batch_size * 4
+            props.SessionExpiryInterval = SESSION_EXPIRY_S
+            self.client.connect_async(
+                self.url.host, self.url.port, keepalive=30, clean_start=False, properties=props
+            )
+        else:
+            self.client.connect_async(self.url.host, self.url.port, keepalive=30)
+        self.client.loop_start()
+        try:
+            while not stop.is_set():
+                nudges = self._nudges
+                if nudges and nudges[0] <= time.monotonic():
+                    self._nudges = nudges[1:]
+                    self._publish_stored(self.store.pending_drives())
+                batch = self._collect(stop)
+                if batch:
+                    self.flush(batch)
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+
+
+def run_ingest(
+    database: str | Engine,
+    mqtt_url: str,
+    root: str = link.ROOT,
+    *,
+    shared: bool = True,
+    stop: threading.Event | None = None,
+    client_id: str = "fleet-ingest-1",
+    batch_size: int = 1000,
+    ready: threading.Event | None = None,
+) -> Stats:
+    """Run one ingest worker until `stop` is set; its counters at the end.
+
+    `oblako fleet ingest`. Credentials come from the URL (mqtt://user:password@host:port);
+    `shared=False` for the embedded broker (one worker only).
+    """
+    engine = make_engine(database) if isinstance(database, str) else database
+    worker = Ingest(
+        engine, mqtt_url, root, shared=shared, client_id=client_id, batch_size=batch_size
+    )
+    stop = stop or threading.Event()
+    if ready is not None:
+
+        def signal_ready() -> None:
+            if worker.connected.wait(30):
+                ready.set()
+
+        threading.Thread(target=signal_ready, daemon=True).start()
+    try:
+        worker.run(stop)
+    finally:
+        if isinstance(database, str):
+            engine.dispose()
+    return worker.stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m fleet.link.ingest`: one worker; SIGTERM stops it; prints its counters as JSON."""
+    ap = argparse.ArgumentParser(prog="python -m fleet.link.ingest")
+    ap.add_argument("--database-url", required=True)
+    ap.add_argument("--mqtt-url", required=True)
+    ap.add_argument("--root", default=link.ROOT)
+    ap.add_argument("--client-id", default="fleet-ingest-1")
+    ap.add_argument("--no-shared", action="store_true")
+    ap.add_argument("--batch-size", type=int, default=1000)
+    args = ap.parse_args(argv)
+    stop = threading.Event()
+    ready = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def announce() -> None:
+        if ready.wait(30):
+            print(json.dumps({"ready": True, "cpu_s": time.process_time()}), flush=True)
+
+    threading.Thread(target=announce, daemon=True).start()
+    stats = run_ingest(
+        args.database_url,
+        args.mqtt_url,
+        args.root,
+        shared=not args.no_shared,
+        stop=stop,
+        client_id=args.client_id,
+        batch_size=args.batch_size,
+        ready=ready,
+    )
+    out = {"cpu_s": time.process_time(), **stats.__dict__}
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
