@@ -34,6 +34,8 @@ from fleet.jobs.runner import JobRunner
 from fleet.jobs.schedule import SCHEDULE
 from fleet.registers import api as registers_api
 from fleet.registers import pages as registers_pages
+from fleet.registration import api as registration_api
+from fleet.registration import pages as registration_pages
 from fleet.stores import api as stores_api
 from fleet.stores import pages as stores_pages
 from fleet.web import pages as web_pages
@@ -130,6 +132,8 @@ def create_app(
     app.include_router(registers_api.operator_router)
     app.include_router(accounts_pages.router)
     app.include_router(registers_pages.router)
+    app.include_router(registration_api.router)
+    app.include_router(registration_pages.router)
     app.include_router(stores_api.router)
     app.include_router(stores_pages.router)
     return app

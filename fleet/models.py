@@ -28,6 +28,7 @@ from fleet.link.ingest_models import (
 )
 from fleet.link.models import MqttAccount
 from fleet.registers.models import Register
+from fleet.registration.models import RegistrationApplication
 from fleet.stores.models import Store
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "Register",
     "RegisterFolder",
     "RegisterPeriod",
+    "RegistrationApplication",
     "Role",
     "RoleFolder",
     "SignInThrottle",

@@ -28,7 +28,8 @@ bench_app = typer.Typer(help="Benchmarks (figures and ratios to a same-run basel
 hil_app = typer.Typer(help="The drive bench: contract suite, traces.", no_args_is_help=True)
 trace_app = typer.Typer(help="Raw byte traces of the bench.", no_args_is_help=True)
 sim_app = typer.Typer(
-    help="Simulators: the fiscal drive, the OFD, the card acquirer.", no_args_is_help=True
+    help="Simulators: the fiscal drive, the OFD, the card acquirer, the tax service.",
+    no_args_is_help=True,
 )
 fleet_app = typer.Typer(help="The fleet controller, cabinet and API.", no_args_is_help=True)
 register_app = typer.Typer(help="The register runtime on the bench.", no_args_is_help=True)
@@ -466,6 +467,55 @@ def sim_acquiring(
     from simulator.acquiring import run_acquiring
 
     run_acquiring(host, port, secret, delay_s=delay, duplicates=duplicates)
+
+
+@app.command("sign")
+def sign(
+    path: Annotated[Path, typer.Argument(help="the file to sign (the application's bytes)")],
+    key: Annotated[Path, typer.Option(help="the signer's private key (test CA format)")],
+    cert: Annotated[Path, typer.Option(help="the signer's certificate (DER)")],
+    out: Annotated[Path | None, typer.Option(help="where the .sig goes (default PATH.sig)")] = None,
+    make_test_ca: Annotated[
+        Path | None,
+        typer.Option(help="instead: write a test CA and a signer for --inn/--ogrn into this dir"),
+    ] = None,
+    inn: Annotated[str, typer.Option(help="with --make-test-ca: the organisation's ИНН")] = "",
+    ogrn: Annotated[str, typer.Option(help="with --make-test-ca: its ОГРН")] = "",
+    name: Annotated[str, typer.Option(help="with --make-test-ca: its name")] = "ООО «Тест»",
+) -> None:
+    """A detached GOST CMS signature (КЭП) with a test key, for the demo and tests."""
+    from protocol.errors import KepError
+
+    if make_test_ca is not None:
+        from oblako.sign import make_test_ca as make_ca
+
+        paths = make_ca(make_test_ca, inn, ogrn, name)
+        typer.echo("\n".join(f"{k}: {v}" for k, v in paths.items()))
+        return
+    from oblako.sign import sign_file
+
+    try:
+        der = sign_file(path, key, cert)
+    except (KepError, OSError, ValueError) as e:
+        _fail(str(e))
+    target = out or path.with_name(path.name + ".sig")
+    target.write_bytes(der)
+    typer.echo(f"{target}: подпись {len(der)} байт")
+
+
+@sim_app.command("fns")
+def sim_fns(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8200,
+    root: Annotated[
+        list[Path] | None, typer.Option(help="trusted root certificate (repeat; default: test CA)")
+    ] = None,
+    delay: Annotated[float, typer.Option(help="seconds before the RNM is assigned")] = 0.0,
+) -> None:
+    """Run the simulated tax service (registration applications, RNM, registration cards)."""
+    from simulator.fns import run_fns
+
+    run_fns(host, port, trusted_root_files=list(root or []), delay_s=delay)
 
 
 @app.command("demo")

@@ -60,3 +60,27 @@ class PayloadFormatError(LinkError):
         self.reason = reason
         self.path = path
         super().__init__(f"{path}: {reason}" if path else reason)
+
+
+class KepError(ProtocolError):
+    """A qualified e-signature (КЭП) cannot be accepted; the message says why, in Russian."""
+
+
+class MalformedCms(KepError):  # noqa: N818 - named after what is wrong, as the brief asks
+    """The bytes are not a detached CMS SignedData (RFC 5652) that this reader understands."""
+
+
+class UnsupportedAlgorithm(KepError):  # noqa: N818
+    """The signature uses an algorithm other than GOST R 34.10-2012 (256) / 34.11-2012 (256)."""
+
+
+class BadSignature(KepError):  # noqa: N818
+    """The signature does not match the content, or a certificate's signature is wrong."""
+
+
+class UntrustedChain(KepError):  # noqa: N818
+    """The signer's certificate does not chain to a trusted (accredited) root."""
+
+
+class CertificateExpired(KepError):  # noqa: N818
+    """A certificate of the chain is not valid at the checked moment (expired or not yet valid)."""

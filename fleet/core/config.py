@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     #: Billing: the card acquirer (`oblako sim acquiring` in development) and its HMAC secret.
     acquiring_url: str = "http://127.0.0.1:8100"
     acquiring_secret: str = DEFAULT_ACQUIRING_SECRET
+    #: Registration: the accredited CAs' root certificates (paths, comma-separated; DER or PEM)
+    #: that a КЭП must chain to, and the tax service's gateway (`oblako sim fns` in development).
+    kep_trusted_roots: str = ""
+    fns_url: str = "http://127.0.0.1:8200"
     #: Billing: Oblako's own bank requisites printed on invoices.
     bank_recipient: str = "ООО «Облако»"
     bank_inn: str = "7701999993"

@@ -1,0 +1,64 @@
+"""Where the registration's trusted roots and FNS gateway come from.
+
+Read from settings (``FLEET_KEP_TRUSTED_ROOTS``: certificate paths, DER or PEM;
+``FLEET_FNS_URL``) the first time they are needed, and kept on ``app.state.registration``;
+tests put a `RegistrationConfig` there themselves (the test CA, the simulator's client).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from fleet.deps import get_state
+from fleet.registration.gateway import FnsGateway, HttpFnsGateway
+
+__all__ = ["ConfigDep", "RegistrationConfig", "get_config", "read_certificates"]
+
+DEFAULT_FNS_URL = "http://127.0.0.1:8200"
+_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
+
+
+@dataclass(frozen=True)
+class RegistrationConfig:
+    """The accredited CAs' root certificates (DER) and the FNS gateway."""
+
+    trusted_roots: tuple[bytes, ...]
+    gateway: FnsGateway
+
+
+def read_certificates(paths: Iterable[str | Path]) -> tuple[bytes, ...]:
+    """DER certificates from files (a PEM file may hold several)."""
+    out: list[bytes] = []
+    for path in paths:
+        raw = Path(path).read_bytes()
+        pems = _PEM.findall(raw)
+        if pems:
+            out.extend(base64.b64decode(b"".join(p.split())) for p in pems)
+        else:
+            out.append(raw)
+    return tuple(out)
+
+
+def get_config(request: Request) -> RegistrationConfig:
+    """The app's registration config, built from settings once."""
+    config = getattr(request.app.state, "registration", None)
+    if isinstance(config, RegistrationConfig):
+        return config
+    settings = get_state(request).settings
+    roots = [p.strip() for p in settings.kep_trusted_roots.split(",") if p.strip()]
+    config = RegistrationConfig(
+        trusted_roots=read_certificates(roots),
+        gateway=HttpFnsGateway(settings.fns_url or DEFAULT_FNS_URL),
+    )
+    request.app.state.registration = config
+    return config
+
+
+ConfigDep = Annotated[RegistrationConfig, Depends(get_config)]

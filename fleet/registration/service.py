@@ -1,0 +1,438 @@
+"""Registration logic: the form, the bytes to sign, the signature check, the FNS exchange.
+
+Oblako never holds the user's private key: it freezes the canonical bytes when the form is saved,
+the user signs them with their own tool, and the detached CMS is verified here (chain to the
+configured accredited roots, signer = the company) before it goes to the FNS gateway.
+Each change commits with its audit row; a gateway failure keeps the state and says why.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from fleet import audit
+from fleet.access.principal import Principal
+from fleet.accounts.models import Company
+from fleet.core.clock import Clock
+from fleet.registers import service as registers
+from fleet.registers.models import Register, RegisterState
+from fleet.registration.application import ApplicationForm, canonical_bytes, validate_form
+from fleet.registration.exceptions import (
+    FnsUnavailableError,
+    InvalidApplicationError,
+    InvalidSignatureError,
+    RegistrationNotFoundError,
+    RegistrationStateError,
+)
+from fleet.registration.gateway import FnsAnswer, FnsGateway
+from fleet.registration.models import ApplicationStatus, RegistrationApplication
+from fleet.stores.models import Store
+from protocol.errors import KepError
+from protocol.kep.verify import VerifiedSignature, verify
+
+__all__ = [
+    "State",
+    "accept_signature",
+    "default_form",
+    "document_bytes",
+    "get_state",
+    "refresh",
+    "save_form",
+    "send",
+    "send_report",
+]
+
+_EDITABLE = {ApplicationStatus.DRAFT, ApplicationStatus.SIGNED, ApplicationStatus.REFUSED}
+_ENTITY = "registration"
+
+
+@dataclass(frozen=True)
+class State:
+    """A register and its application (None before the first save)."""
+
+    register: Register
+    company: Company
+    application: RegistrationApplication | None
+    form: ApplicationForm
+
+    @property
+    def status(self) -> ApplicationStatus:
+        if self.application is None:
+            return ApplicationStatus.DRAFT
+        return ApplicationStatus(self.application.status)
+
+    @property
+    def reasons(self) -> list[str]:
+        if self.application is None:
+            return []
+        return [str(r) for r in json.loads(self.application.reasons)]
+
+    @property
+    def card(self) -> dict[str, Any] | None:
+        if self.application is None or not self.application.card:
+            return None
+        card = json.loads(self.application.card)
+        return card if isinstance(card, dict) else None
+
+
+def _load(session: Session, principal: Principal, register_id: int) -> State:
+    register = registers.get_register(
+        session=session,
+        company_id=principal.company_id,
+        register_id=register_id,
+        folder_ids=principal.folder_ids,
+    )
+    company = session.get(Company, principal.company_id)
+    assert company is not None  # the principal's company exists (foreign key)
+    row = session.exec(
+        select(RegistrationApplication).where(RegistrationApplication.register_id == register_id)
+    ).first()
+    form = (
+        ApplicationForm.from_json(json.loads(row.form))
+        if row is not None
+        else default_form(session, register)
+    )
+    return State(register=register, company=company, application=row, form=form)
+
+
+def default_form(session: Session, register: Register) -> ApplicationForm:
+    """What Oblako already knows: the drive number and the store's address and website."""
+    form = ApplicationForm(fn_number=register.drive_number or "")
+    store = None if register.store_id is None else session.get(Store, register.store_id)
+    if store is not None:
+        form.address.region_code = store.region_code or ""
+        form.address.municipal = store.city or ""
+        form.address.street = store.street or ""
+        form.address.house = store.house or ""
+        form.address.flat = store.flat or ""
+        form.address.postal_code = store.postal_code or ""
+        form.website = store.website or ""
+        form.place = store.name
+    return form
+
+
+def get_state(*, session: Session, principal: Principal, register_id: int) -> State:
+    """The register's application state (a default form when nothing is saved yet)."""
+    return _load(session, principal, register_id)
+
+
+def _require_hardware(register: Register) -> None:
+    if not register.serial or not register.model or not register.firmware_version:
+        raise RegistrationStateError(
+            "У кассы ещё нет оборудования (заводского номера, модели, версии ПО): "
+            "заявление можно подать после его установки"
+        )
+
+
+def save_form(
+    *, session: Session, clock: Clock, principal: Principal, register_id: int, form: ApplicationForm
+) -> State:
+    """Validate and save the user's part; freezes the bytes to sign (any earlier signature
+    is dropped, since it was over other bytes)."""
+    state = _load(session, principal, register_id)
+    if state.status not in _EDITABLE:
+        raise RegistrationStateError(
+            "Заявление уже отправлено в ФНС: его нельзя изменить до ответа налоговой"
+        )
+    _require_hardware(state.register)
+    form = validate_form(form)
+    now = clock.wall()
+    register = state.register
+    document = canonical_bytes(
+        form,
+        user_inn=state.company.inn,
+        user_ogrn=state.company.ogrn,
+        user_name=state.company.name,
+        kkt_model=register.model or "",
+        kkt_serial=register.serial or "",
+        kkt_firmware=register.firmware_version or "",
+        prepared_at=dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds"),
+    )
+    row = state.application or RegistrationApplication(
+        company_id=principal.company_id, register_id=register_id, created_at=now, updated_at=now
+    )
+    row.form = json.dumps(form.to_json(), ensure_ascii=False, sort_keys=True)
+    row.document = document.decode("utf-8")
+    row.status = ApplicationStatus.DRAFT.value
+    row.signature = None
+    row.signer_name = row.signer_inn = row.signer_ogrn = row.signer_person = None
+    row.signer_issuer = None
+    row.signer_valid_from = row.signer_valid_to = row.signed_at = None
+    row.reasons = "[]"
+    row.last_error = None
+    row.updated_at = now
+    session.add(row)
+    audit.record_by(
+        session,
+        clock,
+        principal,
+        action="registration.form_saved",
+        entity=_ENTITY,
+        entity_id=register_id,
+    )
+    session.commit()
+    return _load(session, principal, register_id)
+
+
+def document_bytes(*, session: Session, principal: Principal, register_id: int) -> bytes:
+    """The exact bytes to sign."""
+    state = _load(session, principal, register_id)
+    if state.application is None or not state.application.document:
+        raise RegistrationNotFoundError("Сначала заполните и сохраните заявление")
+    return state.application.document.encode("utf-8")
+
+
+def signature_bytes(raw: bytes) -> bytes:
+    """A detached CMS from an upload: DER as is, or base64 / PEM text (the API sends base64)."""
+    if raw[:1] == b"\x30":
+        return raw
+    body = b"".join(
+        line.strip() for line in raw.splitlines() if line.strip() and not line.startswith(b"-----")
+    )
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidSignatureError(
+            "Подпись не разобрана",
+            fields={"signature": "Нужен файл подписи CMS: DER (.sig, .p7s) или base64"},
+        ) from exc
+
+
+def _check_signer(verified: VerifiedSignature, company: Company) -> None:
+    cert = verified.certificate
+    cert_inn = cert.org_inn if len(company.inn) == 10 else cert.person_inn
+    fields: dict[str, str] = {}
+    if cert_inn != company.inn:
+        fields["signature"] = (
+            f"ИНН в сертификате подписи ({cert_inn or 'не указан'}) не совпадает с ИНН "
+            f"компании ({company.inn}): подписать заявление может руководитель организации "
+            "своей КЭП (подпись сотрудника по машиночитаемой доверенности пока не принимается)"
+        )
+    elif cert.ogrn != company.ogrn:
+        fields["signature"] = (
+            f"ОГРН в сертификате подписи ({cert.ogrn or 'не указан'}) не совпадает с ОГРН "
+            f"компании ({company.ogrn})"
+        )
+    if fields:
+        raise InvalidSignatureError("Подпись сделана не владельцем кассы", fields=fields)
+
+
+def accept_signature(
+    *,
+    session: Session,
+    clock: Clock,
+    principal: Principal,
+    register_id: int,
+    signature: bytes,
+    trusted_roots: Sequence[bytes],
+    gateway: FnsGateway,
+) -> State:
+    """Verify the detached CMS (DER, or base64/PEM text) over the frozen bytes, store it,
+    then send it to the FNS."""
+    state = _load(session, principal, register_id)
+    row = state.application
+    if row is None or not row.document:
+        raise RegistrationNotFoundError("Сначала заполните и сохраните заявление")
+    signature = signature_bytes(signature)
+    if not signature:
+        raise InvalidSignatureError(
+            "Файл подписи пуст", fields={"signature": "Выберите файл .sig или .p7s"}
+        )
+    if state.status not in (ApplicationStatus.DRAFT, ApplicationStatus.SIGNED):
+        raise RegistrationStateError(
+            "Подпись принимается для черновика заявления; после отказа ФНС сохраните "
+            "исправленное заявление заново"
+        )
+    now = clock.wall()
+    try:
+        verified = verify(signature, row.document.encode("utf-8"), trusted_roots, now)
+    except KepError as exc:
+        raise InvalidSignatureError("Подпись не принята", fields={"signature": str(exc)}) from exc
+    _check_signer(verified, state.company)
+    cert = verified.certificate
+    row.signature = base64.b64encode(signature).decode()
+    row.signer_name = verified.name[:300]
+    row.signer_inn = verified.inn
+    row.signer_ogrn = verified.ogrn
+    person = " ".join(
+        p for p in (cert.subject.get("2.5.4.4", ""), cert.subject.get("2.5.4.42", "")) if p
+    )
+    row.signer_person = person[:300] or None
+    row.signer_issuer = verified.root.common_name[:300]
+    row.signer_valid_from = cert.not_before
+    row.signer_valid_to = cert.not_after
+    row.signed_at = now
+    row.status = ApplicationStatus.SIGNED.value
+    row.updated_at = now
+    session.add(row)
+    audit.record_by(
+        session,
+        clock,
+        principal,
+        action="registration.signed",
+        entity=_ENTITY,
+        entity_id=register_id,
+        signer_inn=verified.inn,
+        certificate_serial=f"{cert.serial:x}",
+    )
+    session.commit()
+    return send(
+        session=session,
+        clock=clock,
+        principal=principal,
+        register_id=register_id,
+        gateway=gateway,
+    )
+
+
+def _apply(
+    session: Session, clock: Clock, principal: Principal, state: State, answer: FnsAnswer
+) -> None:
+    row = state.application
+    assert row is not None
+    now = clock.wall()
+    register = state.register
+    if answer.fns_id:
+        row.fns_id = answer.fns_id
+    row.last_error = None
+    if answer.status == "refused":
+        row.status = ApplicationStatus.REFUSED.value
+        row.reasons = json.dumps(answer.reasons, ensure_ascii=False)
+    elif answer.status == "rnm_assigned" and answer.rnm:
+        row.status = ApplicationStatus.RNM_ASSIGNED.value
+        row.rnm = answer.rnm
+        register.rnm = answer.rnm
+        register.state = RegisterState.RNM_ASSIGNED.value
+    elif answer.status == "registered":
+        row.status = ApplicationStatus.REGISTERED.value
+        row.card = json.dumps(answer.card or {}, ensure_ascii=False)
+        register.state = RegisterState.ACTIVE.value
+    elif answer.status == "processing":
+        row.status = (
+            ApplicationStatus.REPORT_SENT.value
+            if row.report_fd_number is not None
+            else ApplicationStatus.SENT.value
+        )
+        if row.report_fd_number is None:
+            register.state = RegisterState.REGISTRATION_APPLICATION.value
+    row.updated_at = now
+    session.add(row)
+    session.add(register)
+    audit.record_by(
+        session,
+        clock,
+        principal,
+        action=f"registration.{row.status}",
+        entity=_ENTITY,
+        entity_id=register.id,
+        fns_status=answer.status,
+        rnm=row.rnm,
+    )
+    session.commit()
+
+
+def _fail(session: Session, clock: Clock, principal: Principal, state: State, message: str) -> None:
+    row = state.application
+    assert row is not None
+    row.last_error = message[:500]
+    row.updated_at = clock.wall()
+    session.add(row)
+    audit.record_by(
+        session,
+        clock,
+        principal,
+        action="registration.gateway_failed",
+        entity=_ENTITY,
+        entity_id=state.register.id,
+        error=message[:200],
+    )
+    session.commit()
+
+
+def send(
+    *, session: Session, clock: Clock, principal: Principal, register_id: int, gateway: FnsGateway
+) -> State:
+    """Submit the signed application; a gateway failure is kept in ``last_error``."""
+    state = _load(session, principal, register_id)
+    row = state.application
+    if row is None or state.status != ApplicationStatus.SIGNED or row.signature is None:
+        raise RegistrationStateError("Отправить можно только подписанное заявление")
+    try:
+        answer = gateway.submit(row.document.encode("utf-8"), base64.b64decode(row.signature))
+    except FnsUnavailableError as exc:
+        _fail(session, clock, principal, state, exc.message)
+        return _load(session, principal, register_id)
+    row.sent_at = clock.wall()
+    _apply(session, clock, principal, state, answer)
+    return _load(session, principal, register_id)
+
+
+def refresh(
+    *, session: Session, clock: Clock, principal: Principal, register_id: int, gateway: FnsGateway
+) -> State:
+    """Ask the FNS about an application it is still considering."""
+    state = _load(session, principal, register_id)
+    row = state.application
+    if row is None or state.status not in (ApplicationStatus.SENT, ApplicationStatus.REPORT_SENT):
+        raise RegistrationStateError("ФНС сейчас ничего не рассматривает по этой кассе")
+    assert row.fns_id is not None
+    try:
+        answer = gateway.poll(row.fns_id)
+    except FnsUnavailableError as exc:
+        _fail(session, clock, principal, state, exc.message)
+        return _load(session, principal, register_id)
+    _apply(session, clock, principal, state, answer)
+    return _load(session, principal, register_id)
+
+
+def send_report(
+    *,
+    session: Session,
+    clock: Clock,
+    principal: Principal,
+    register_id: int,
+    gateway: FnsGateway,
+    fd_number: int,
+    fiscal_sign: str,
+    date: str,
+) -> State:
+    """Send the registration report's requisites (FD number, fiscal sign, date) to the FNS."""
+    state = _load(session, principal, register_id)
+    row = state.application
+    if row is None or state.status != ApplicationStatus.RNM_ASSIGNED or row.fns_id is None:
+        raise RegistrationStateError("Реквизиты отчёта отправляются после присвоения РНМ")
+    fields: dict[str, str] = {}
+    if fd_number <= 0:
+        fields["fd_number"] = "Номер фискального документа — целое число больше нуля"
+    if not (fiscal_sign.isascii() and fiscal_sign.isdigit() and 1 <= len(fiscal_sign) <= 10):
+        fields["fiscal_sign"] = "Фискальный признак — до 10 цифр"
+    try:
+        dt.datetime.fromisoformat(date)
+    except ValueError:
+        fields["date"] = "Дата и время отчёта в формате ГГГГ-ММ-ДДTЧЧ:ММ"
+    if fields:
+        raise InvalidApplicationError("Реквизиты отчёта указаны неверно", fields=fields)
+    try:
+        answer = gateway.send_report(
+            row.fns_id, fd_number=fd_number, fiscal_sign=fiscal_sign, date=date
+        )
+    except FnsUnavailableError as exc:
+        _fail(session, clock, principal, state, exc.message)
+        return _load(session, principal, register_id)
+    if answer.status == "refused":
+        # The report's requisites were refused, not the registration: keep the RNM, say why.
+        _fail(session, clock, principal, state, "; ".join(answer.reasons) or "Отказ ФНС")
+        return _load(session, principal, register_id)
+    row.report_fd_number = fd_number
+    row.report_fiscal_sign = fiscal_sign
+    row.report_date = date
+    _apply(session, clock, principal, state, answer)
+    return _load(session, principal, register_id)

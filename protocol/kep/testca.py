@@ -1,0 +1,114 @@
+"""A deterministic test CA: a root and "qualified" certificates for organisations and people.
+
+For tests and the demo only (keys come from a seed); never a trust anchor outside them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protocol.kep import gost
+from protocol.kep.cms import build_detached
+from protocol.kep.x509 import (
+    OID_C,
+    OID_CN,
+    OID_GIVEN_NAME,
+    OID_INN,
+    OID_INNLE,
+    OID_L,
+    OID_O,
+    OID_OGRN,
+    OID_SNILS,
+    OID_SURNAME,
+    build_certificate,
+)
+
+__all__ = ["Issued", "TestCa"]
+
+_YEAR = 365 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A certificate with its private key (32 bytes big-endian; see `protocol.kep.gost`)."""
+
+    cert: bytes
+    key: bytes
+
+    def sign(self, content: bytes, at: float) -> bytes:
+        """A detached CMS signature over `content`, signing time `at`."""
+        return build_detached(content, self.cert, self.key, at)
+
+
+class TestCa:
+    """A root CA whose key and certificate follow from `seed`."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(
+        self, seed: str = "oblako-test-ca", *, name: str = "Тестовый УЦ Облако", at: float = 1.7e9
+    ) -> None:
+        self.seed = seed
+        self.key = gost.private_key_from_seed(f"{seed}:root".encode())
+        self.subject = [
+            (OID_C, "RU"),
+            (OID_O, name),
+            (OID_CN, name),
+            (OID_INNLE, "7701999993"),
+            (OID_OGRN, "1027700000001"),
+        ]
+        self.cert = build_certificate(
+            subject=self.subject,
+            issuer=self.subject,
+            serial=1,
+            not_before=at - _YEAR,
+            not_after=at + 20 * _YEAR,
+            public_key=gost.public_key(self.key),
+            issuer_private_key=self.key,
+            is_ca=True,
+        )
+        self._serial = 1
+
+    def issue_org(
+        self,
+        *,
+        inn: str,
+        ogrn: str,
+        name: str,
+        person: tuple[str, str] = ("Иванов", "Иван Иванович"),
+        person_inn: str = "500100732259",
+        snils: str = "11223344595",
+        not_before: float = 1.6e9,
+        not_after: float = 1.6e9 + 15 * _YEAR,
+        key_seed: str | None = None,
+    ) -> Issued:
+        """A 2021+-style qualified certificate of an organisation's head: ИНН ЮЛ + ОГРН, and
+        the person's ИНН and СНИЛС."""
+        key = gost.private_key_from_seed(f"{self.seed}:{key_seed or inn}".encode())
+        surname, given = person
+        subject = [
+            (OID_C, "RU"),
+            (OID_L, "Москва"),
+            (OID_O, name),
+            (OID_CN, name),
+            (OID_SURNAME, surname),
+            (OID_GIVEN_NAME, given),
+            (OID_INNLE, inn),
+            (OID_OGRN, ogrn),
+            (OID_INN, person_inn),
+            (OID_SNILS, snils),
+        ]
+        self._serial += 1
+        cert = build_certificate(
+            subject=subject,
+            issuer=self.subject,
+            serial=int.from_bytes(
+                gost.streebog256(f"{self.seed}:{inn}:{self._serial}".encode())[:8], "big"
+            ),
+            not_before=not_before,
+            not_after=not_after,
+            public_key=gost.public_key(key),
+            issuer_private_key=self.key,
+            is_ca=False,
+        )
+        return Issued(cert=cert, key=key)
