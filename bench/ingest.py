@@ -21,6 +21,7 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -50,7 +51,36 @@ from fleet.registers.models import Register
 __all__ = ["IngestBench", "run"]
 
 REPO = Path(__file__).resolve().parents[1]
-_TLV = base64.b64encode(bytes(range(256)) * 1).decode()  # a receipt-sized archive TLV
+
+
+def _receipt_tlv() -> bytes:
+    """A receipt's archive TLVs as a register sends them (~330 bytes, two items, 1055 = ОСН)."""
+
+    def f(tag: int, value: bytes) -> bytes:
+        return struct.pack("<HH", tag, len(value)) + value
+
+    def item(name: str, price: int) -> bytes:
+        return f(
+            1059,
+            f(1030, name.encode("cp866")) + f(1079, price.to_bytes(3, "little"))
+            + f(1023, b"\x00\x01") + f(1043, price.to_bytes(3, "little"))
+            + f(1199, b"\x0b") + f(1212, b"\x01") + f(1214, b"\x04") + f(2108, b"\x00"),
+        )  # fmt: skip
+
+    return (
+        f(1041, b"9999078900012345") + f(1040, struct.pack("<I", 183))
+        + f(1012, struct.pack("<I", 1_764_316_800)) + f(1054, b"\x01") + f(1055, b"\x01")
+        + f(1018, b"7702203276  ") + f(1037, b"0000000005008570    ")
+        + f(1048, "ООО Облако-тест".encode("cp866"))
+        + f(1009, "г. Москва, ул. Тестовая, д. 1".encode("cp866"))
+        + f(1187, "Облачная касса".encode("cp866")) + f(1021, "Кассир Иванова".encode("cp866"))
+        + item("Молоко 3,2% 1 л", 8990) + item("Хлеб пшеничный", 5450)
+        + f(1020, (14440).to_bytes(2, "little")) + f(1031, (14440).to_bytes(2, "little"))
+        + f(1209, b"\x04") + f(1077, b"\x00\x00\x12\x34\x56\x78")
+    )  # fmt: skip
+
+
+_TLV = base64.b64encode(_receipt_tlv()).decode()
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 from typing import Final
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -139,3 +139,7 @@ class FiscalDocument(SQLModel, table=True):
     ofd_status: str = Field(default=OfdStatus.PENDING.value, max_length=16)
     ofd_code: int | None = None
     ofd_answered_at: float | None = None
+    # what the register sent (fleet/link/ingest.py): the drive archive's TLVs of the document
+    # and the request id of the receipt request that made it; None for rows made otherwise
+    tlv: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    request_id: str | None = Field(default=None, max_length=64)

@@ -132,3 +132,30 @@ def test_a_resubscribed_worker_asks_for_what_registers_reported_beyond_the_water
     caught_up = {**state, "seq": 2, "outbox": 0}
     store.apply([msg("state", caught_up)])
     assert store.pending_drives() == []
+
+
+def test_the_tlv_and_request_id_are_kept_and_a_broken_tlv_is_a_dead_letter(
+    engine: Engine,
+) -> None:
+    import base64
+
+    store = setup(engine)
+    receipt = (
+        bytes.fromhex("1104 1000") + FN.encode()  # 1041
+        + bytes.fromhex("1f04 0100 02")  # 1055: УСН доход
+        + bytes.fromhex("2304 0900" "d007 0500 4b4d303031")  # 1059 { 2000 "KM001" }
+    )  # fmt: skip
+    good = doc(1, tlv=base64.b64encode(receipt).decode(), request_id="order-1")
+    cut = doc(2, tlv=base64.b64encode(receipt[:-2]).decode())
+    out = store.apply([msg("doc", good), msg("doc", cut), msg("doc", doc(3, tlv="QUJD"))])
+    assert out == [(SERIAL, {"v": 1, "fn": FN, "through": 1})]
+    with Session(engine) as s:
+        row = s.execute(select(FiscalDocument)).scalars().one()
+        dead = sorted(d.reason for d in s.execute(select(DeadLetter)).scalars().all())
+    assert (row.fd_number, row.tlv, row.request_id) == (1, receipt, "order-1")
+    assert (row.tax_system, row.has_marking) == (2, True)
+    assert dead == [
+        "TLV документа повреждён: смещение 0: обрезан заголовок TLV (3 байт из 4)",
+        "TLV документа повреждён: смещение 25: тег 1059 длиной 9 выходит за конец документа"
+        " (осталось 7 байт)",
+    ]
