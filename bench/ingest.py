@@ -9,8 +9,10 @@ in its own process, over Mosquitto (a private one with the shipped deploy/mosqui
   ingest  ``workers`` ingest processes (`python -m fleet.link.ingest`, shared subscription),
           storing every document and acknowledging after the commit, sending `stored`.
 
-Rates are documents / (last one received or committed - publishing start); CPU µs per
-document is the consumer processes' own CPU time (process_time) during the run. Afterwards the
+The raw subscriber runs before and after the ingest and its rate is the mean of the two (the
+machine's load drifts). Rates are documents / (last one received or committed - publishing
+start); CPU µs per document is the consumer processes' own CPU time (process_time) during the
+run. Afterwards the
 database must hold exactly the unique (fn, fd) published and every watermark be complete.
 """
 
@@ -91,13 +93,14 @@ class IngestBench:
     documents: int
     workers: int
     database: str
-    raw_rate: float  # documents/s into the do-nothing subscriber
+    raw_rate: float  # documents/s into the do-nothing subscriber (mean of raw_rates)
     raw_cpu_us: float  # its CPU µs per document
     ingest_rate: float  # documents/s committed by the ingest
     ingest_cpu_us: float  # the workers' CPU µs per document
     stored: int  # rows in fiscaldocument afterwards
     unique_published: int
     watermarks_complete: bool
+    raw_rates: tuple[float, float] = (0.0, 0.0)  # measured before and after the ingest
 
     @property
     def ratio(self) -> float:
@@ -173,6 +176,24 @@ def _raw(url: dict[str, Any], root: str, n: int, ready: Any, out: Any) -> None:
     out.put((state["last"], time.process_time() - cpu0))
     c.loop_stop()
     c.disconnect()
+
+
+def _raw_run(
+    ctx: Any, url: dict[str, Any], root: str, registers: int, documents: int
+) -> tuple[float, float]:
+    """The do-nothing subscriber's rate (documents/s) and CPU seconds over the stream."""
+    ready, out, pub_out = ctx.Event(), ctx.Queue(), ctx.Queue()
+    sub = ctx.Process(target=_raw, args=(url, root, documents, ready, out))
+    sub.start()
+    ready.wait(10)
+    stream = _stream(root, registers, documents)
+    pub = ctx.Process(target=_publish, args=(url, stream, pub_out))
+    pub.start()
+    start = pub_out.get(timeout=600)
+    last, cpu = out.get(timeout=600)
+    pub.join()
+    sub.join()
+    return documents / (last - start), float(cpu)
 
 
 class _Mosquitto:
@@ -269,21 +290,9 @@ def run(
                     s.add(Register(serial=_serial(r), created_at=time.time()))
                 s.commit()
 
-            # raw: the same stream into a do-nothing QoS 1 subscriber
-            raw_root = f"bench-raw/{tag}"
-            ready, out, pub_out = ctx.Event(), ctx.Queue(), ctx.Queue()
-            sub = ctx.Process(target=_raw, args=(url, raw_root, documents, ready, out))
-            sub.start()
-            ready.wait(10)
-            stream = _stream(raw_root, registers, documents)
-            pub = ctx.Process(target=_publish, args=(url, stream, pub_out))
-            pub.start()
-            start = pub_out.get(timeout=600)
-            last, raw_cpu = out.get(timeout=600)
-            pub.join()
-            sub.join()
-            raw_rate = documents / (last - start)
-
+            # raw: the same stream into a do-nothing QoS 1 subscriber, before and after the
+            # ingest (the mean: the machine's load drifts between the two measurements)
+            raw_before = _raw_run(ctx, url, f"bench-raw/{tag}", registers, documents)
             # ingest: the same stream (another root) into the workers
             root = f"bench-ingest/{tag}"
             procs = [_worker(db, mqtt_url, root, i, batch_size) for i in range(workers)]
@@ -292,6 +301,7 @@ def run(
                 assert p.stdout is not None
                 cpu0 += float(json.loads(p.stdout.readline())["cpu_s"])
             stream = _stream(root, registers, documents)
+            pub_out = ctx.Queue()
             pub = ctx.Process(target=_publish, args=(url, stream, pub_out))
             pub.start()
             start = pub_out.get(timeout=600)
@@ -318,6 +328,9 @@ def run(
                 ).one()[0]
                 marks = s.execute(select(StoredWatermark.through)).scalars().all()  # type: ignore[call-overload]
             engine.dispose()
+            raw_after = _raw_run(ctx, url, f"bench-raw2/{tag}", registers, documents)
+            raw_rate = (raw_before[0] + raw_after[0]) / 2
+            raw_cpu = (raw_before[1] + raw_after[1]) / 2
             per = documents // registers
             return IngestBench(
                 registers=registers,
@@ -326,6 +339,7 @@ def run(
                 database=make_url(db).get_backend_name(),
                 raw_rate=raw_rate,
                 raw_cpu_us=raw_cpu / documents * 1e6,
+                raw_rates=(raw_before[0], raw_after[0]),
                 ingest_rate=documents / (done - start),
                 ingest_cpu_us=(cpu1 - cpu0) / documents * 1e6,
                 stored=stored if stored == distinct else -1,
@@ -345,8 +359,8 @@ def print_table(results: list[IngestBench]) -> None:
 
     t = Table(title="MQTT ingest vs a do-nothing QoS 1 subscriber (same stream, same run)")
     for col in (
-        "database", "workers", "registers", "documents", "raw docs/s", "raw CPU µs/doc",
-        "ingest docs/s", "ingest CPU µs/doc", "ratio", "loss/dup",
+        "database", "workers", "registers", "documents", "raw docs/s (before/after)",
+        "raw CPU µs/doc", "ingest docs/s", "ingest CPU µs/doc", "ratio", "loss/dup",
     ):  # fmt: skip
         t.add_column(col, justify="right")
     for r in results:
@@ -355,7 +369,7 @@ def print_table(results: list[IngestBench]) -> None:
             str(r.workers),
             str(r.registers),
             f"{r.documents:,}",
-            f"{r.raw_rate:,.0f}",
+            f"{r.raw_rate:,.0f} ({r.raw_rates[0]:,.0f}/{r.raw_rates[1]:,.0f})",
             f"{r.raw_cpu_us:,.0f}",
             f"{r.ingest_rate:,.0f}",
             f"{r.ingest_cpu_us:,.0f}",

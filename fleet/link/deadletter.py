@@ -27,7 +27,7 @@ _DOC_TYPES: Final = frozenset({1, 11, 2, 3, 31, 4, 41, 5, 6, 21})
 _DOC_KEYS: Final = frozenset(
     {"v", "fn", "fd", "fs", "type", "at", "shift", "operation", "total", "request_id", "tlv"}
 )
-_DOC_REQUIRED: Final = ("v", "fn", "fd", "fs", "type", "at", "tlv")
+_DOC_REQUIRED: Final = frozenset({"v", "fn", "fd", "fs", "type", "at", "tlv"})
 _U32: Final = 0xFFFFFFFF
 
 
@@ -56,9 +56,7 @@ def _str(value: object, pattern: re.Pattern[str]) -> bool:
 
 def _doc_ok(obj: Any) -> bool:
     """True only when the schema surely accepts `obj` as a `doc` (False: ask the codec)."""
-    if type(obj) is not dict or not obj.keys() <= _DOC_KEYS:
-        return False
-    if any(k not in obj for k in _DOC_REQUIRED):
+    if type(obj) is not dict or not _DOC_REQUIRED <= obj.keys() <= _DOC_KEYS:
         return False
     tlv = obj["tlv"]
     ok = (
