@@ -319,6 +319,13 @@ class Agent:
             except RegisterError:
                 out = {}
             self._st = None
+            wait = out.get("ofd")
+            if isinstance(wait, (int, float)) and not isinstance(wait, bool):
+                if wait < self.service_every_s:
+                    # the OFD exchange is mid-way (or has more documents): its next piece is
+                    # due after `wait`, not after a whole service period (one piece a period
+                    # made each document take seconds)
+                    self._service_at = now - self.service_every_s + max(wait, 0.0)
             for ev in out.get("ofd_events") or []:
                 self._ofd_event(ev)
             if out.get("shift_documents") or out.get("settled"):

@@ -559,6 +559,11 @@ class Register:
 
     def _made(self, doc_type: int, fd: int, at: tuple | None) -> None:
         self.documents += 1
+        # a new document goes to the OFD at the next service(), not after the idle poll
+        # (up to 60 s): the drive holds it as unsent until the OFD's receipt comes back
+        kick = getattr(self.ofd, "kick", None)
+        if kick is not None:
+            kick()
         st = self._st
         if st is None:
             return
