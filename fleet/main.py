@@ -30,11 +30,22 @@ from fleet.core.db import make_engine
 from fleet.core.errors import install_error_handlers
 from fleet.core.migrate import upgrade
 from fleet.deps import AppState
+from fleet.drives import api as drives_api
+from fleet.drives import pages as drives_pages
+from fleet.drives.jobs import forecast_job
 from fleet.jobs.runner import JobRunner
 from fleet.jobs.schedule import SCHEDULE
+from fleet.notify import api as notify_api
+from fleet.notify import pages as notify_pages
+from fleet.notify.delivery import mail_job
+from fleet.receipts import api as receipts_api
+from fleet.receipts_cabinet import pages as receipts_cabinet_pages
+from fleet.receipts_import import pages as receipts_import_pages
 from fleet.registers import api as registers_api
 from fleet.registers import pages as registers_pages
 from fleet.registration import api as registration_api
+from fleet.registration import lifecycle_api as registration_lifecycle_api
+from fleet.registration import lifecycle_pages as registration_lifecycle_pages
 from fleet.registration import pages as registration_pages
 from fleet.stores import api as stores_api
 from fleet.stores import pages as stores_pages
@@ -92,7 +103,12 @@ def create_app(
         stop = threading.Event()
         worker: threading.Thread | None = None
         if settings.run_jobs:
-            runner = JobRunner(state.engine, state.clock, SCHEDULE, lease_s=settings.job_lease_s)
+            jobs = (
+                *SCHEDULE,
+                forecast_job(settings.drive_lead_days),
+                mail_job(state.mailer, settings.base_url),
+            )
+            runner = JobRunner(state.engine, state.clock, jobs, lease_s=settings.job_lease_s)
             worker = threading.Thread(
                 target=runner.run_forever,
                 args=(stop, settings.job_poll_s),
@@ -128,12 +144,25 @@ def create_app(
     app.include_router(billing_pages.router)
     app.include_router(contract_api.router)
     app.include_router(contract_pages.router)
+    app.include_router(receipts_cabinet_pages.api_router)  # before /api/receipts/{receipt_id}
+    app.include_router(receipts_api.router)
+    app.include_router(receipts_cabinet_pages.router)
+    app.include_router(receipts_import_pages.router)
+    app.include_router(receipts_api.operator_router)
     app.include_router(registers_api.router)
     app.include_router(registers_api.operator_router)
     app.include_router(accounts_pages.router)
     app.include_router(registers_pages.router)
     app.include_router(registration_api.router)
     app.include_router(registration_pages.router)
+    app.include_router(registration_lifecycle_api.router)
+    app.include_router(registration_lifecycle_api.rules_router)
+    app.include_router(registration_lifecycle_api.operator_router)
+    app.include_router(registration_lifecycle_pages.router)
     app.include_router(stores_api.router)
     app.include_router(stores_pages.router)
+    app.include_router(drives_api.router)
+    app.include_router(drives_pages.router)
+    app.include_router(notify_api.router)
+    app.include_router(notify_pages.router)
     return app

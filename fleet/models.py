@@ -18,7 +18,9 @@ from fleet.billing.models import (
 from fleet.bookings.models import Booking
 from fleet.contract.models import OfferAcceptance
 from fleet.documents.models import FiscalDocument
+from fleet.drives.models import Drive, DriveForecast, DrivePurchase, DriveReport, DriveReportInbox
 from fleet.jobs.models import Job
+from fleet.link.command_models import SentCommand
 from fleet.link.ingest_models import (
     DeadLetter,
     DeviceShadow,
@@ -27,8 +29,18 @@ from fleet.link.ingest_models import (
     StoredWatermark,
 )
 from fleet.link.models import MqttAccount
+from fleet.notify.models import Notification, NotificationPreference
+from fleet.receipts.models import (
+    CallbackDelivery,
+    CallbackSettings,
+    Receipt,
+    ReceiptPart,
+    RoutingProfile,
+)
+from fleet.receipts_cabinet.models import ReceiptFacts, ReceiptFactsMark
+from fleet.receipts_import.models import ImportedPayment
 from fleet.registers.models import Register
-from fleet.registration.models import RegistrationApplication
+from fleet.registration.models import PowerOfAttorney, RegistrationApplication, UsedDrive
 from fleet.stores.models import Store
 
 __all__ = [
@@ -37,12 +49,20 @@ __all__ = [
     "AuthSession",
     "BankPayment",
     "Booking",
+    "CallbackDelivery",
+    "CallbackSettings",
     "CardPayment",
     "Company",
     "DeadLetter",
     "DeviceShadow",
+    "Drive",
+    "DriveForecast",
+    "DrivePurchase",
+    "DriveReport",
+    "DriveReportInbox",
     "EmailToken",
     "FiscalDocument",
+    "ImportedPayment",
     "Invoice",
     "Job",
     "LedgerAccount",
@@ -50,17 +70,27 @@ __all__ = [
     "LedgerTransaction",
     "LinkCommand",
     "MqttAccount",
+    "Notification",
+    "NotificationPreference",
     "OfferAcceptance",
     "PendingOfdAnswer",
+    "PowerOfAttorney",
+    "Receipt",
+    "ReceiptFacts",
+    "ReceiptFactsMark",
+    "ReceiptPart",
     "Register",
     "RegisterFolder",
     "RegisterPeriod",
     "RegistrationApplication",
     "Role",
     "RoleFolder",
+    "RoutingProfile",
+    "SentCommand",
     "SignInThrottle",
     "Store",
     "StoredWatermark",
     "Tariff",
+    "UsedDrive",
     "User",
 ]

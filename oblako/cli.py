@@ -396,6 +396,41 @@ def fleet_ingest(
     typer.echo(f"остановлен: {stats}", err=True)
 
 
+receipts_app = typer.Typer(help="Receipts: routing, commands, statuses.", no_args_is_help=True)
+fleet_app.add_typer(receipts_app, name="receipts")
+
+
+@receipts_app.command("run")
+def fleet_receipts_run(
+    mqtt: Annotated[
+        str, typer.Option("--mqtt", help="the broker, mqtt://fleet-ingest:PASSWORD@host:port")
+    ],
+    root: Annotated[str, typer.Option(help="the MQTT topic root")] = "oblako",
+    poll_ms: Annotated[int, typer.Option(help="pause between passes, ms")] = 50,
+) -> None:
+    """Route accepted receipts to registers, send their commands, track results, callbacks."""
+    import signal
+    import threading
+
+    from fleet.core.config import Settings
+    from fleet.core.db import make_engine
+    from fleet.core.migrate import upgrade
+    from fleet.receipts.runner import run_receipts
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    engine = make_engine(Settings().database_url)
+    upgrade(engine)  # as `fleet serve` does at start
+    try:
+        stats = run_receipts(engine, mqtt, root, stop=stop, poll_s=poll_ms / 1000)
+    except KeyboardInterrupt:
+        stop.set()
+        return
+    except ValueError as e:
+        _fail(str(e))
+    typer.echo(f"остановлен: {stats}", err=True)
+
+
 operator_app = typer.Typer(help="Oblako's operators (staff).", no_args_is_help=True)
 fleet_app.add_typer(operator_app, name="operator")
 
@@ -519,11 +554,30 @@ def sim_fns(
 
 
 @app.command("demo")
-def demo() -> None:
-    """One register on a simulated drive and OFD: registration, receipts, shifts, OFD."""
-    from oblako.demo import run_demo
+def demo(
+    registers: Annotated[int, typer.Option(min=1, max=50, help="Сколько касс")] = 5,
+    rate: Annotated[float, typer.Option(min=0.1, max=200, help="Чеков в секунду")] = 2.0,
+    receipts: Annotated[
+        int | None, typer.Option(min=0, help="Остановиться, когда столько чеков подтвердит ОФД")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Порт кабинета (занят — любой свободный)")] = 8000,
+    one_register: Annotated[
+        bool, typer.Option("--one-register", help="Одна касса без парка: накопитель, смены, ОФД")
+    ] = False,
+) -> None:
+    """The whole service on embedded defaults: fleet, cabinet, registers, receipts (make demo)."""
+    if one_register:
+        from oblako.demo import run_demo
 
-    run_demo()
+        run_demo()
+        return
+    from oblako.demo_fleet import DemoError, run_fleet_demo
+
+    try:
+        run_fleet_demo(registers=registers, rate=rate, receipts=receipts, port=port)
+    except DemoError as e:
+        typer.echo(f"Демо остановлено: {e}", err=True)
+        raise typer.Exit(1) from e
 
 
 @gen_app.command("firmware-tags")
@@ -671,6 +725,108 @@ def bench_cabinet(
     console = Console()
     with console.status("загружаю базу…") as status:
         result = run(database_url, registers, documents, n=n, progress=status.update)
+    print_table(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@bench_app.command("receipts")
+def bench_receipts(
+    registers: Annotated[int, typer.Option(help="simulated registers")] = 50,
+    seconds: Annotated[float, typer.Option(help="seconds per phase")] = 20.0,
+    senders: Annotated[int, typer.Option(help="concurrent API clients")] = 8,
+    database_url: Annotated[
+        str | None, typer.Option(help="PostgreSQL server (a throwaway database is made on it)")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    mqtt_url: Annotated[
+        str | None, typer.Option(help="Mosquitto; empty for the embedded broker")
+    ] = "mqtt://127.0.0.1:1883",
+) -> None:
+    """Receipts end to end (API → register → drive → ingest → OFD): rate, latency, CPU/hop."""
+    import tempfile
+    import uuid
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from bench.receipts import measure, report
+    from oblako.demo_fleet import BenchService, prepare
+    from oblako.demo_stack import DemoStack, drop_database
+
+    console = Console()
+    name = f"oblako_bench_{uuid.uuid4().hex[:8]}"
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        DemoStack(
+            Path(tmp),
+            registers=registers,
+            port=0,
+            database_url=database_url or None,
+            mqtt_url=mqtt_url or None,
+            database_name=name,
+        ) as stack,
+    ):
+        try:
+            account = prepare(stack, console, registers, instant=True)
+            with console.status("…") as status:
+                fig = measure(
+                    BenchService(stack, account),
+                    seconds=seconds,
+                    senders=senders,
+                    progress=status.update,
+                )
+        finally:
+            stack.close()
+            drop_database(database_url, name)
+    table = Table(title=f"Чеки от API до ОФД: {registers} касс, {fig.database}")
+    for col in ("что", "значение", "сравнение"):
+        table.add_column(col)
+    for row in report(fig):
+        table.add_row(*row)
+    console.print(table)
+
+
+@bench_app.command("receipt-search")
+def bench_receipt_search(
+    database_url: Annotated[
+        str, typer.Option(help="a PostgreSQL server (a throwaway database is made on it)")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    registers: Annotated[int, typer.Option(help="registers to load")] = 100_000,
+    documents: Annotated[int, typer.Option(help="fiscal documents to load")] = 10_000_000,
+    n: Annotated[int, typer.Option("-n", help="requests per kind")] = 200,
+    plans: Annotated[
+        Path | None, typer.Option(help="write each query's EXPLAIN (ANALYZE, BUFFERS) here")
+    ] = None,
+) -> None:
+    """Receipt search and the marked-goods list over 10M documents, p95 target 50 ms."""
+    from rich.console import Console
+
+    from bench.receipt_search import print_table, run
+
+    console = Console()
+    with console.status("загружаю базу…") as status:
+        result = run(database_url, registers, documents, n=n, plans=plans, progress=status.update)
+    print_table(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@bench_app.command("forecast")
+def bench_forecast(
+    database_url: Annotated[
+        str, typer.Option(help="a PostgreSQL server (a throwaway database is made on it)")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    registers: Annotated[int, typer.Option(help="registers (one drive each)")] = 100_000,
+    days: Annotated[int, typer.Option(help="days of reported history per drive")] = 365,
+    repeats: Annotated[int, typer.Option(help="timed runs of each kind")] = 3,
+) -> None:
+    """Drive replacement forecast from scratch and after a day's reports (targets 2 s, 200 ms)."""
+    from rich.console import Console
+
+    from bench.forecast import print_table, run
+
+    with Console().status("загружаю историю…") as status:
+        result = run(database_url, registers, days, repeats=repeats, progress=status.update)
     print_table(result)
     if not result.ok:
         raise typer.Exit(1)

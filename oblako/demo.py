@@ -1,12 +1,12 @@
-"""`make demo`: one cloud register at work, on embedded defaults.
+"""`oblako demo --one-register`: one cloud register at work, on embedded defaults.
 
 A simulated fiscal drive (simulator/fn) and a simulated OFD (simulator/ofd, on a local TCP
 port) stand in for the hardware and the operator; the register runtime (firmware/register.py,
 the code that runs on the board) registers the drive, sells receipts from the shared request
 schema, returns one, rolls the shift over when the day passes (the clock is simulated, so a
 day takes no time), closes the shift with its totals, and delivers every document to the OFD,
-which checks its fiscal sign and format. The fleet, MQTT and the cabinet come with later
-issues; the demo says so. State lives under var/demo/ and is made anew each run.
+which checks its fiscal sign and format. The whole service (fleet, MQTT, cabinet) is
+`oblako demo` (oblako/demo_fleet.py). State lives under var/demo/ and is made anew each run.
 """
 
 from __future__ import annotations
@@ -89,9 +89,9 @@ def run_demo(receipts: int = 24) -> None:
         Panel(
             "Облачная касса Oblako на встроенных настройках: симулятор фискального накопителя "
             "и симулятор ОФД вместо железа и оператора, а на кассе — тот же код, что на плате "
-            "(firmware/register.py). Парк касс, MQTT и личный кабинет появятся в следующих "
-            "задачах; здесь — одна касса от регистрации до передачи чеков в ОФД.",
-            title="make demo",
+            "(firmware/register.py). Здесь — одна касса без парка, от регистрации до передачи "
+            "чеков в ОФД; парк касс, MQTT и кабинет показывает `oblako demo` без ключей.",
+            title="oblako demo --one-register",
         )
     )
     shutil.rmtree(DEMO_DIR, ignore_errors=True)

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     #: that a КЭП must chain to, and the tax service's gateway (`oblako sim fns` in development).
     kep_trusted_roots: str = ""
     fns_url: str = "http://127.0.0.1:8200"
+    #: Drives: days before min(expiry, memory full) by which a drive must be replaced (delivery
+    #: of a new drive and the re-registration).
+    drive_lead_days: int = Field(default=30, ge=0, le=365)
     #: Billing: Oblako's own bank requisites printed on invoices.
     bank_recipient: str = "ООО «Облако»"
     bank_inn: str = "7701999993"

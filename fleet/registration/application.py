@@ -19,16 +19,31 @@ from fleet.accounts.requisites import validate_inn
 from fleet.registration.exceptions import InvalidApplicationError
 
 __all__ = [
+    "DEREG_FORMAT",
+    "DEREG_REASONS",
     "FLAGS",
     "FORMAT",
     "TAX_SYSTEMS",
     "Address",
     "ApplicationForm",
     "canonical_bytes",
+    "deregistration_bytes",
     "validate_form",
 ]
 
 FORMAT: Final = "oblako.knd1110061.v1"
+DEREG_FORMAT: Final = "oblako.knd1110062.v1"
+
+#: Why a register is taken off the register (КНД 1110062; 54-ФЗ ст. 4.2 п. 13–14: on the
+#: user's application, on transfer to another user, on theft or loss, on breakdown). The
+#: form's numeric codes are not in our references, so the document carries these names.
+DEREG_REASONS: Final[dict[str, str]] = {
+    "user": "По заявлению пользователя (прекращение применения)",
+    "transfer": "Передача ККТ другому пользователю",
+    "theft": "Хищение ККТ",
+    "loss": "Потеря ККТ",
+    "breakdown": "Выход ККТ из строя (ФН не может сформировать отчёт)",
+}
 
 #: Usage flags (the registration report's tags, peers-and-regulations §2.3) → Russian labels.
 FLAGS: Final[dict[str, str]] = {
@@ -209,11 +224,16 @@ def canonical_bytes(
     kkt_serial: str,
     kkt_firmware: str,
     prepared_at: str,
+    kind: str = "registration",
+    rnm: str | None = None,
+    reason_codes: list[int] | None = None,
+    fn_close: dict[str, Any] | None = None,
 ) -> bytes:
-    """The exact bytes to sign (see the module's docstring for the format)."""
-    doc = {
+    """The exact bytes to sign (see the module's docstring for the format). A re-registration
+    adds the RNM, the reason codes and, on a drive replacement, the old drive's closing report."""
+    doc: dict[str, Any] = {
         "format": FORMAT,
-        "kind": "registration",
+        "kind": kind,
         "prepared_at": prepared_at,
         "user": {"inn": user_inn, "ogrn": user_ogrn, "name": user_name},
         "kkt": {"model": kkt_model, "serial": kkt_serial, "firmware": kkt_firmware},
@@ -226,4 +246,43 @@ def canonical_bytes(
         "automat_number": form.automat_number,
         "tax_systems": form.tax_systems,
     }
+    if kind != "registration":
+        doc["rnm"] = rnm
+        doc["reason_codes"] = reason_codes or []
+    if fn_close is not None:
+        doc["fn_close"] = fn_close
+    return _dump(doc)
+
+
+def _dump(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def deregistration_bytes(
+    *,
+    user_inn: str,
+    user_ogrn: str,
+    user_name: str,
+    kkt_model: str,
+    kkt_serial: str,
+    rnm: str,
+    fn_number: str,
+    reason: str,
+    fn_close: dict[str, Any] | None,
+    prepared_at: str,
+) -> bytes:
+    """The КНД 1110062 application's bytes (same canonical JSON as the registration)."""
+    return _dump(
+        {
+            "format": DEREG_FORMAT,
+            "kind": "deregistration",
+            "prepared_at": prepared_at,
+            "user": {"inn": user_inn, "ogrn": user_ogrn, "name": user_name},
+            "kkt": {"model": kkt_model, "serial": kkt_serial},
+            "rnm": rnm,
+            "fn": {"number": fn_number},
+            "reason": reason,
+            "reason_text": DEREG_REASONS[reason],
+            "fn_close": fn_close,
+        }
+    )

@@ -7,6 +7,7 @@ from fleet.core.errors import ConflictError, InvalidInputError, NotFoundError
 __all__ = [
     "FnsUnavailableError",
     "InvalidApplicationError",
+    "InvalidPoaError",
     "InvalidSignatureError",
     "RegistrationNotFoundError",
     "RegistrationStateError",
@@ -31,3 +32,7 @@ class RegistrationNotFoundError(NotFoundError):
 
 class FnsUnavailableError(ConflictError):
     """The tax service's gateway did not answer; nothing was lost, retry later."""
+
+
+class InvalidPoaError(InvalidSignatureError):
+    """The uploaded power of attorney (МЧД) is unreadable, or does not cover this signer."""

@@ -14,7 +14,7 @@ import httpx
 
 from fleet.registration.exceptions import FnsUnavailableError
 
-__all__ = ["FnsAnswer", "FnsGateway", "HttpFnsGateway"]
+__all__ = ["FnsAnswer", "FnsGateway", "HttpFnsGateway", "PoaFile"]
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,25 @@ class FnsAnswer:
     card: dict[str, Any] | None = None
 
 
-class FnsGateway(Protocol):
-    """Submit an application, ask about it, send the registration report's requisites."""
+@dataclass(frozen=True)
+class PoaFile:
+    """An employee's МЧД (XML) and the head's detached signature over it."""
 
-    def submit(self, application: bytes, signature: bytes) -> FnsAnswer: ...
+    xml: bytes
+    signature: bytes
+
+
+class FnsGateway(Protocol):
+    """Submit an application (КНД 1110061: registration, re-registration) or a deregistration
+    (КНД 1110062), ask about it, send the registration (or change) report's requisites."""
+
+    def submit(
+        self, application: bytes, signature: bytes, poa: PoaFile | None = None
+    ) -> FnsAnswer: ...
+
+    def submit_deregistration(
+        self, application: bytes, signature: bytes, poa: PoaFile | None = None
+    ) -> FnsAnswer: ...
 
     def poll(self, fns_id: str) -> FnsAnswer: ...
 
@@ -76,14 +91,27 @@ class HttpFnsGateway:
             raise FnsUnavailableError(f"Нет связи с ФНС: {exc}") from exc
         return self._answer(response)
 
-    def submit(self, application: bytes, signature: bytes) -> FnsAnswer:
+    @staticmethod
+    def _signed(application: bytes, signature: bytes, poa: PoaFile | None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "application": base64.b64encode(application).decode(),
+            "signature": base64.b64encode(signature).decode(),
+        }
+        if poa is not None:
+            body["poa"] = {
+                "xml": base64.b64encode(poa.xml).decode(),
+                "signature": base64.b64encode(poa.signature).decode(),
+            }
+        return body
+
+    def submit(self, application: bytes, signature: bytes, poa: PoaFile | None = None) -> FnsAnswer:
+        return self._call("POST", "/api/v1/applications", self._signed(application, signature, poa))
+
+    def submit_deregistration(
+        self, application: bytes, signature: bytes, poa: PoaFile | None = None
+    ) -> FnsAnswer:
         return self._call(
-            "POST",
-            "/api/v1/applications",
-            {
-                "application": base64.b64encode(application).decode(),
-                "signature": base64.b64encode(signature).decode(),
-            },
+            "POST", "/api/v1/deregistrations", self._signed(application, signature, poa)
         )
 
     def poll(self, fns_id: str) -> FnsAnswer:

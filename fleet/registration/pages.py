@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 
 from fleet.access.deps import page_need
 from fleet.access.permissions import Permission
@@ -14,13 +16,20 @@ from fleet.access.principal import Principal
 from fleet.core import csrf
 from fleet.core.errors import DomainError
 from fleet.deps import SessionDep, StateDep
-from fleet.registration import service
-from fleet.registration.application import FLAGS, TAX_SYSTEMS, Address, ApplicationForm
+from fleet.registration import attorney, service
+from fleet.registration.application import (
+    DEREG_REASONS,
+    FLAGS,
+    TAX_SYSTEMS,
+    Address,
+    ApplicationForm,
+)
 from fleet.registration.config import ConfigDep
-from fleet.registration.models import STATUS_LABEL, next_step
+from fleet.registration.models import KIND_LABEL, STATUS_LABEL, next_step
+from fleet.registration.rules import REASON_LABEL, Decision
 from fleet.web.render import render_page
 
-__all__ = ["router"]
+__all__ = ["form_from_fields", "render", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,6 +59,7 @@ def _day(ts: float | None) -> str:
 def _render(
     request: Request,
     state: StateDep,
+    session: Session,
     principal: Principal,
     st: service.State,
     *,
@@ -57,6 +67,8 @@ def _render(
     errors: dict[str, str] | None = None,
     message: str | None = None,
     status: int = 200,
+    notice: str | None = None,
+    decision: Decision | None = None,
 ) -> HTMLResponse:
     row = st.application
     shown = form or st.form
@@ -72,7 +84,19 @@ def _render(
         app=row,
         status_value=st.status.value,
         status_label=STATUS_LABEL[st.status],
-        next_step=next_step(st.status, row.rnm if row else None),
+        next_step=next_step(st.status, row.rnm if row else None, st.kind),
+        kind=st.kind.value,
+        kind_label=KIND_LABEL[st.kind],
+        registered=st.registered is not None,
+        reason_codes=st.reason_codes,
+        reason_label=REASON_LABEL,
+        dereg_reasons=DEREG_REASONS,
+        poas=[
+            (p, _day(p.valid_from), _day(p.valid_to - 1))
+            for p in attorney.list_poas(session, st.company.id or 0)
+        ],
+        notice=notice,
+        decision=decision,
         reasons=st.reasons,
         card=st.card,
         values=values,
@@ -82,6 +106,25 @@ def _render(
         message=message,
         valid_from=_day(row.signer_valid_from if row else None),
         valid_to=_day(row.signer_valid_to if row else None),
+    )
+
+
+render = _render
+
+
+def form_from_fields(data: Mapping[str, str], lists: Mapping[str, list[str]]) -> ApplicationForm:
+    """The application form from the page's fields (``lists``: the checkbox groups)."""
+    return ApplicationForm(
+        fn_model=data.get("fn_model", ""),
+        fn_number=data.get("fn_number", ""),
+        ofd_inn=data.get("ofd_inn", ""),
+        ofd_name=data.get("ofd_name", ""),
+        address=Address(**{k: data.get(k, "") for k in _ADDRESS}),
+        place=data.get("place", ""),
+        flags={f: True for f in lists.get("flags", [])},
+        automat_number=data.get("automat_number", ""),
+        website=data.get("website", ""),
+        tax_systems=list(lists.get("tax_systems", [])),
     )
 
 
@@ -95,7 +138,7 @@ def registration_page(
 ) -> HTMLResponse:
     """The application's status, the form and the signing steps."""
     st = service.get_state(session=session, principal=principal, register_id=register_id)
-    return _render(request, state, principal, st)
+    return _render(request, state, session, principal, st)
 
 
 @router.post("/registers/{register_id}/registration", response_model=None)
@@ -165,6 +208,7 @@ def registration_save(
         return _render(
             request,
             state,
+            session,
             principal,
             st,
             form=form,
@@ -220,6 +264,7 @@ def registration_signature(
         return _render(
             request,
             state,
+            session,
             principal,
             st,
             errors=exc.fields,
@@ -252,5 +297,5 @@ def registration_refresh(
             gateway=config.gateway,
         )
     except DomainError as exc:
-        return _render(request, state, principal, st, message=exc.message, status=409)
+        return _render(request, state, session, principal, st, message=exc.message, status=409)
     return RedirectResponse(_url(register_id), status_code=303)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from fleet.accounts.schemas import utc
 from fleet.registration.application import Address, ApplicationForm
-from fleet.registration.models import STATUS_LABEL, next_step
+from fleet.registration.models import KIND_LABEL, STATUS_LABEL, next_step
 from fleet.registration.service import State
 
 __all__ = ["AddressIn", "FormIn", "ReportIn", "SignatureIn", "StatePublic"]
@@ -84,9 +84,14 @@ class StatePublic(BaseModel):
     """A register's registration: the status in Russian and what to do next."""
 
     register_id: int
+    kind: str
+    kind_label: str
     status: str
     status_label: str
     next_step: str
+    #: КНД 1110061 reason codes of a re-registration, or the КНД 1110062 reason
+    reason_codes: list[Any]
+    registered: bool
     form: dict[str, Any]
     rnm: str | None
     reasons: list[str]
@@ -95,6 +100,8 @@ class StatePublic(BaseModel):
     signed_at: dt.datetime | None
     sent_at: dt.datetime | None
     card: dict[str, Any] | None
+    #: the МЧД number when an employee signed under one
+    signer_poa: str | None
 
     @classmethod
     def of(cls, state: State) -> StatePublic:
@@ -114,9 +121,13 @@ class StatePublic(BaseModel):
         rnm = row.rnm if row is not None else None
         return cls(
             register_id=state.register.id,
+            kind=state.kind.value,
+            kind_label=KIND_LABEL[state.kind],
             status=state.status.value,
             status_label=STATUS_LABEL[state.status],
-            next_step=next_step(state.status, rnm),
+            next_step=next_step(state.status, rnm, state.kind),
+            reason_codes=state.reason_codes,
+            registered=state.registered is not None,
             form=state.form.to_json(),
             rnm=rnm,
             reasons=state.reasons,
@@ -125,4 +136,5 @@ class StatePublic(BaseModel):
             signed_at=_utc(row.signed_at) if row is not None else None,
             sent_at=_utc(row.sent_at) if row is not None else None,
             card=state.card,
+            signer_poa=row.signer_poa if row is not None else None,
         )

@@ -16,15 +16,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from fleet import audit
 from fleet.access.principal import Principal
 from fleet.accounts.models import Company
 from fleet.core.clock import Clock
+from fleet.receipts.profiles import put_profile
 from fleet.registers import service as registers
 from fleet.registers.models import Register, RegisterState
 from fleet.registration.application import ApplicationForm, canonical_bytes, validate_form
+from fleet.registration.attorney import is_head, poa_for_signer
 from fleet.registration.exceptions import (
     FnsUnavailableError,
     InvalidApplicationError,
@@ -32,8 +34,15 @@ from fleet.registration.exceptions import (
     RegistrationNotFoundError,
     RegistrationStateError,
 )
-from fleet.registration.gateway import FnsAnswer, FnsGateway
-from fleet.registration.models import ApplicationStatus, RegistrationApplication
+from fleet.registration.gateway import FnsAnswer, FnsGateway, PoaFile
+from fleet.registration.models import (
+    ApplicationKind,
+    ApplicationStatus,
+    PowerOfAttorney,
+    RegistrationApplication,
+)
+from fleet.registration.rules import RegisteredParams
+from fleet.registration.used_drives import keep_drive
 from fleet.stores.models import Store
 from protocol.errors import KepError
 from protocol.kep.verify import VerifiedSignature, verify
@@ -48,6 +57,7 @@ __all__ = [
     "save_form",
     "send",
     "send_report",
+    "state_of",
 ]
 
 _EDITABLE = {ApplicationStatus.DRAFT, ApplicationStatus.SIGNED, ApplicationStatus.REFUSED}
@@ -70,6 +80,29 @@ class State:
         return ApplicationStatus(self.application.status)
 
     @property
+    def kind(self) -> ApplicationKind:
+        if self.application is None:
+            return ApplicationKind.REGISTRATION
+        return ApplicationKind(self.application.kind)
+
+    @property
+    def registered(self) -> RegisteredParams | None:
+        """What the FNS holds since the last card (None before the first)."""
+        if self.application is None or not self.application.registered:
+            return None
+        data = json.loads(self.application.registered)
+        return RegisteredParams(
+            form=ApplicationForm.from_json(data["form"]), user_name=str(data["user_name"])
+        )
+
+    @property
+    def reason_codes(self) -> list[Any]:
+        if self.application is None:
+            return []
+        codes = json.loads(self.application.reason_codes)
+        return codes if isinstance(codes, list) else []
+
+    @property
     def reasons(self) -> list[str]:
         if self.application is None:
             return []
@@ -90,10 +123,16 @@ def _load(session: Session, principal: Principal, register_id: int) -> State:
         register_id=register_id,
         folder_ids=principal.folder_ids,
     )
-    company = session.get(Company, principal.company_id)
-    assert company is not None  # the principal's company exists (foreign key)
+    return state_of(session, register)
+
+
+def state_of(session: Session, register: Register) -> State:
+    """A register's application state, whoever asks (the caller has checked access)."""
+    assert register.company_id is not None and register.id is not None
+    company = session.get(Company, register.company_id)
+    assert company is not None  # the register's company exists (foreign key)
     row = session.exec(
-        select(RegistrationApplication).where(RegistrationApplication.register_id == register_id)
+        select(RegistrationApplication).where(RegistrationApplication.register_id == register.id)
     ).first()
     form = (
         ApplicationForm.from_json(json.loads(row.form))
@@ -141,6 +180,11 @@ def save_form(
     if state.status not in _EDITABLE:
         raise RegistrationStateError(
             "Заявление уже отправлено в ФНС: его нельзя изменить до ответа налоговой"
+        )
+    if state.registered is not None or state.kind is not ApplicationKind.REGISTRATION:
+        raise RegistrationStateError(
+            "Касса уже зарегистрирована: изменения её параметров подаются как перерегистрация, "
+            "а снятие с учёта — заявлением КНД 1110062"
         )
     _require_hardware(state.register)
     form = validate_form(form)
@@ -206,23 +250,30 @@ def signature_bytes(raw: bytes) -> bytes:
         ) from exc
 
 
-def _check_signer(verified: VerifiedSignature, company: Company) -> None:
+def _check_signer(
+    session: Session, verified: VerifiedSignature, company: Company, now: float
+) -> str | None:
+    """None when the head signed; the МЧД's number when an employee did under one."""
     cert = verified.certificate
+    if is_head(cert, company):
+        return None
     cert_inn = cert.org_inn if len(company.inn) == 10 else cert.person_inn
+    if len(company.inn) == 10 and cert.org_inn is None:
+        # A natural person's certificate: an employee, who signs under a МЧД.
+        return poa_for_signer(session, company, cert, now).number
     fields: dict[str, str] = {}
     if cert_inn != company.inn:
         fields["signature"] = (
             f"ИНН в сертификате подписи ({cert_inn or 'не указан'}) не совпадает с ИНН "
             f"компании ({company.inn}): подписать заявление может руководитель организации "
-            "своей КЭП (подпись сотрудника по машиночитаемой доверенности пока не принимается)"
+            "своей КЭП или сотрудник своей КЭП физического лица по машиночитаемой доверенности"
         )
-    elif cert.ogrn != company.ogrn:
+    else:
         fields["signature"] = (
             f"ОГРН в сертификате подписи ({cert.ogrn or 'не указан'}) не совпадает с ОГРН "
             f"компании ({company.ogrn})"
         )
-    if fields:
-        raise InvalidSignatureError("Подпись сделана не владельцем кассы", fields=fields)
+    raise InvalidSignatureError("Подпись сделана не владельцем кассы", fields=fields)
 
 
 def accept_signature(
@@ -256,8 +307,9 @@ def accept_signature(
         verified = verify(signature, row.document.encode("utf-8"), trusted_roots, now)
     except KepError as exc:
         raise InvalidSignatureError("Подпись не принята", fields={"signature": str(exc)}) from exc
-    _check_signer(verified, state.company)
+    poa_number = _check_signer(session, verified, state.company, now)
     cert = verified.certificate
+    row.signer_poa = poa_number
     row.signature = base64.b64encode(signature).decode()
     row.signer_name = verified.name[:300]
     row.signer_inn = verified.inn
@@ -300,6 +352,7 @@ def _apply(
     assert row is not None
     now = clock.wall()
     register = state.register
+    first = state.kind is ApplicationKind.REGISTRATION
     if answer.fns_id:
         row.fns_id = answer.fns_id
     row.last_error = None
@@ -310,18 +363,51 @@ def _apply(
         row.status = ApplicationStatus.RNM_ASSIGNED.value
         row.rnm = answer.rnm
         register.rnm = answer.rnm
-        register.state = RegisterState.RNM_ASSIGNED.value
+        if first:
+            register.state = RegisterState.RNM_ASSIGNED.value
     elif answer.status == "registered":
         row.status = ApplicationStatus.REGISTERED.value
         row.card = json.dumps(answer.card or {}, ensure_ascii=False)
+        # What the FNS now holds: the base of the next re-registration's diff.
+        row.registered = json.dumps(
+            {"form": json.loads(row.form), "user_name": state.company.name},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
         register.state = RegisterState.ACTIVE.value
+        assert register.id is not None
+        put_profile(
+            session,
+            register_id=register.id,
+            inn=state.company.inn,
+            form=json.loads(row.form),
+            now=now,
+        )
+    elif answer.status == "deregistered":
+        row.status = ApplicationStatus.DEREGISTERED.value
+        row.card = json.dumps(answer.card or {}, ensure_ascii=False)
+        register.state = RegisterState.DEREGISTERED.value
+        if register.drive_number:
+            # The drive leaves service with the register: on record for five years.
+            keep_drive(
+                session,
+                register,
+                number=register.drive_number,
+                model=state.form.fn_model,
+                removed_at=now,
+                close_fd_number=row.close_fd_number,
+                close_fiscal_sign=row.close_fiscal_sign,
+                close_date=row.close_date,
+            )
+            register.drive_number = None
+            register.drive_expires_at = None
     elif answer.status == "processing":
         row.status = (
             ApplicationStatus.REPORT_SENT.value
             if row.report_fd_number is not None
             else ApplicationStatus.SENT.value
         )
-        if row.report_fd_number is None:
+        if row.report_fd_number is None and first:
             register.state = RegisterState.REGISTRATION_APPLICATION.value
     row.updated_at = now
     session.add(row)
@@ -333,6 +419,7 @@ def _apply(
         action=f"registration.{row.status}",
         entity=_ENTITY,
         entity_id=register.id,
+        kind=row.kind,
         fns_status=answer.status,
         rnm=row.rnm,
     )
@@ -365,8 +452,23 @@ def send(
     row = state.application
     if row is None or state.status != ApplicationStatus.SIGNED or row.signature is None:
         raise RegistrationStateError("Отправить можно только подписанное заявление")
+    submit = (
+        gateway.submit_deregistration
+        if state.kind is ApplicationKind.DEREGISTRATION
+        else gateway.submit
+    )
+    poa = None
+    if row.signer_poa is not None:
+        poa_row = session.exec(
+            select(PowerOfAttorney)
+            .where(PowerOfAttorney.company_id == state.company.id)
+            .where(PowerOfAttorney.number == row.signer_poa)
+            .order_by(col(PowerOfAttorney.id).desc())
+        ).first()
+        if poa_row is not None:
+            poa = PoaFile(base64.b64decode(poa_row.xml), base64.b64decode(poa_row.signature))
     try:
-        answer = gateway.submit(row.document.encode("utf-8"), base64.b64decode(row.signature))
+        answer = submit(row.document.encode("utf-8"), base64.b64decode(row.signature), poa)
     except FnsUnavailableError as exc:
         _fail(session, clock, principal, state, exc.message)
         return _load(session, principal, register_id)

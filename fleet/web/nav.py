@@ -43,6 +43,15 @@ MENU: tuple[MenuSection, ...] = (
     MenuSection("Кассы", (MenuItem("Кассы", "/registers", Permission.REGISTERS_VIEW),), False),
     MenuSection("Магазины", (MenuItem("Магазины", "/stores", Permission.REGISTERS_VIEW),), False),
     MenuSection(
+        "Чеки",
+        (
+            MenuItem("Поиск чеков", "/receipts/search", Permission.RECEIPTS_VIEW),
+            MenuItem("Пробить чек", "/receipts/new", Permission.RECEIPTS_CREATE),
+            MenuItem("Чеки из выписки", "/receipts/import", Permission.RECEIPTS_CREATE),
+            MenuItem("Маркированные товары", "/receipts/marked", Permission.RECEIPTS_VIEW),
+        ),
+    ),
+    MenuSection(
         "Бронирование",
         (MenuItem("Бронирование", "/bookings", Permission.REGISTERS_VIEW),),
         heading=False,
@@ -56,6 +65,14 @@ MENU: tuple[MenuSection, ...] = (
         heading=False,
     ),
     MenuSection("Тарифы", (MenuItem("Тарифы", "/tariffs", Permission.BILLING_VIEW),), False),
+    MenuSection(
+        "Фискальные накопители",
+        (
+            MenuItem("График замены ФН", "/drives", Permission.REGISTERS_VIEW),
+            MenuItem("Покупка ФН", "/drives/purchase", Permission.REGISTERS_VIEW),
+        ),
+    ),
+    MenuSection("Уведомления", (MenuItem("Уведомления", "/notifications"),), heading=False),
     MenuSection(
         "Настройки",
         (

@@ -13,6 +13,7 @@ from fleet.access.principal import Principal
 from fleet.accounts.models import Company, User
 from fleet.core import csrf
 from fleet.deps import AppState
+from fleet.notify.service import unread_count
 from fleet.web.nav import menu_for, page_paths
 
 __all__ = ["Viewer", "render_page", "viewer_for"]
@@ -24,6 +25,7 @@ class Viewer:
 
     email: str
     company_name: str
+    unread: int = 0  # unread notifications (the layout shows the count)
 
 
 def viewer_for(state: AppState, principal: Principal | None) -> Viewer | None:
@@ -37,6 +39,7 @@ def viewer_for(state: AppState, principal: Principal | None) -> Viewer | None:
         return Viewer(
             email=user.email if user else "API-токен",
             company_name=company.name if company else "",
+            unread=unread_count(session, principal.user_id),
         )
 
 

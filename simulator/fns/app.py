@@ -1,5 +1,6 @@
 """The FNS simulator: checks a signed registration application (КНД 1110061), assigns an RNM,
-accepts the registration report's requisites and issues a registration card.
+accepts the registration report's requisites and issues a registration card; takes
+re-registrations (the same form with reason codes, same RNM) and deregistrations (КНД 1110062).
 
 Wire contract (JSON over HTTP, documented in docs/registration.md):
 
@@ -10,6 +11,14 @@ Wire contract (JSON over HTTP, documented in docs/registration.md):
 * ``POST /api/v1/applications/{id}/report`` ``{"fd_number", "fiscal_sign", "date"}`` —
   the registration report's requisites; answer with ``"status": "registered"`` and ``"card"``.
 * ``GET /api/v1/applications/{id}/card`` (JSON) and ``/card.html`` — the registration card.
+* A re-registration is ``POST /api/v1/applications`` with ``"kind": "reregistration"``, the RNM
+  and ``reason_codes``; the answer keeps the RNM, the change report's requisites give the card.
+* ``POST /api/v1/deregistrations`` ``{"application", "signature"}`` — КНД 1110062 (RNM, reason,
+  the closing report's requisites); answer ``"status": "deregistered"`` with the card of
+  deregistration (the same GET routes serve it).
+* An employee's signature comes with ``"poa": {"xml", "signature"}``: the МЧД and the head's
+  detached signature over it; the simulator checks that the head signed it and that the
+  signer's СНИЛС or ИНН is the representative's.
 """
 
 from __future__ import annotations
@@ -28,14 +37,16 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, fromstring
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 
 from protocol.errors import KepError
 from protocol.kep.testca import TestCa
-from protocol.kep.verify import verify
-from protocol.rnm import make_rnm
+from protocol.kep.verify import VerifiedSignature, verify
+from protocol.rnm import make_rnm, verify_rnm
 
 __all__ = ["FnsState", "create_app", "run_fns"]
 
@@ -47,6 +58,10 @@ REASON_INN = "ИНН владельца сертификата подписи н
 REASON_MODEL = "Модель ККТ отсутствует в реестре контрольно-кассовой техники"
 REASON_FIRMWARE = "Версия модели ККТ (тег 1188) не соответствует сведениям реестра ККТ"
 REASON_FIELDS = "Заявление заполнено не полностью"
+REASON_RNM = "Регистрационный номер ККТ не соответствует ИНН пользователя и заводскому номеру ККТ"
+REASON_CODES = "Не указаны (или указаны неверно) коды причин перерегистрации (1–8)"
+REASON_CLOSE = "Не указаны реквизиты отчёта о закрытии фискального накопителя"
+REASON_POA = "Полномочия подписанта не подтверждены машиночитаемой доверенностью"
 
 
 @dataclass
@@ -71,7 +86,7 @@ class Application:
             "status": status,
             "rnm": self.rnm if done else None,
             "reasons": self.reasons if done else [],
-            "card": self.card,
+            "card": self.card if done else None,
         }
 
 
@@ -124,9 +139,59 @@ class FnsState:
         return reasons
 
 
+class PoaFile(BaseModel):
+    xml: str
+    signature: str
+
+
 class Submission(BaseModel):
     application: str
     signature: str
+    poa: PoaFile | None = None
+
+
+def _poa_people(xml: bytes) -> tuple[set[str], set[str]] | None:
+    """(principal ИНН ЮЛ values, representative СНИЛС / ИНН ФЛ values) in a МЧД's XML."""
+    try:
+        root = fromstring(xml)
+    except (ParseError, DefusedXmlException, LookupError, ValueError):
+        return None
+    principals: set[str] = set()
+    people: set[str] = set()
+    for element in root.iter():
+        for name, value in element.attrib.items():
+            if name == "ИННЮЛ":
+                principals.add(value.strip())
+            elif name in ("СНИЛС", "ИННФЛ"):
+                people.add(value.replace("-", "").replace(" ", "").strip())
+    return principals, people
+
+
+def _rnm_reasons(data: dict[str, Any]) -> list[str]:
+    """The RNM must be the one this user's register was given (check digits, protocol.rnm)."""
+    user = data.get("user") or {}
+    kkt = data.get("kkt") or {}
+    rnm = str(data.get("rnm") or "")
+    try:
+        good = verify_rnm(rnm, str(user.get("inn") or ""), str(kkt.get("serial") or ""))
+    except ValueError:
+        good = False
+    return [] if good else [f"{REASON_RNM}: «{rnm}»"]
+
+
+def _re_reasons(data: dict[str, Any]) -> list[str]:
+    """Why a re-registration is refused: the RNM, the reason codes, the drive's closing."""
+    reasons = _rnm_reasons(data)
+    codes = data.get("reason_codes")
+    if (
+        not isinstance(codes, list)
+        or not codes
+        or any(not isinstance(c, int) or not 1 <= c <= 8 for c in codes)
+    ):
+        reasons.append(REASON_CODES)
+    elif 4 in codes and not data.get("fn_close"):
+        reasons.append(REASON_CLOSE)
+    return reasons
 
 
 class Report(BaseModel):
@@ -180,8 +245,7 @@ def create_app(
     @app.post("/api/v1/applications")
     def submit(body: Submission) -> JSONResponse:
         content = _b64(body.application)
-        signature = _b64(body.signature)
-        if content is None or signature is None:
+        if content is None or _b64(body.signature) is None:
             return refused("Заявление или подпись не в base64")
         try:
             data = json.loads(content.decode("utf-8"))
@@ -190,14 +254,11 @@ def create_app(
         except (UnicodeDecodeError, ValueError):
             return refused("Файл заявления не соответствует формату")
         now = state.clock()
-        signer_inn: str | None = None
-        reasons: list[str] = []
-        try:
-            verified = verify(signature, content, state.trusted_roots, now)
-            signer_inn = verified.inn
-        except KepError as exc:
-            reasons.append(f"{REASON_SIGNATURE}: {exc}")
+        reasons, signer_inn = _signer(body, content, data, now)
         reasons.extend(state.check(data, signer_inn))
+        again = data.get("kind") == "reregistration"
+        if again:
+            reasons.extend(_re_reasons(data))
         with state.lock:
             app_id = uuid.uuid4().hex
             row = Application(
@@ -209,11 +270,97 @@ def create_app(
                 reasons=reasons,
             )
             if not reasons:
-                row.rnm = make_rnm(
-                    next(state.sequence),
-                    str(data["user"]["inn"]),
-                    str(data["kkt"]["serial"]),
+                row.rnm = (
+                    str(data["rnm"])
+                    if again
+                    else make_rnm(
+                        next(state.sequence),
+                        str(data["user"]["inn"]),
+                        str(data["kkt"]["serial"]),
+                    )
                 )
+            state.applications[app_id] = row
+        return JSONResponse(row.answer(now))
+
+    def _signer(
+        body: Submission, content: bytes, data: dict[str, Any], now: float
+    ) -> tuple[list[str], str | None]:
+        """Refusal reasons about the signature, and the INN to compare with the user's (the
+        user's own when an employee signed under a valid МЧД)."""
+        try:
+            verified = verify(_b64(body.signature) or b"", content, state.trusted_roots, now)
+        except KepError as exc:
+            return [f"{REASON_SIGNATURE}: {exc}"], None
+        user_inn = str((data.get("user") or {}).get("inn") or "")
+        if verified.inn == user_inn or body.poa is None:
+            return [], verified.inn
+        return _poa_reasons(body.poa, verified, user_inn, now), user_inn
+
+    def _poa_reasons(
+        poa: PoaFile, signer: VerifiedSignature, user_inn: str, now: float
+    ) -> list[str]:
+        xml, signature = _b64(poa.xml), _b64(poa.signature)
+        if xml is None or signature is None:
+            return [f"{REASON_POA}: файл доверенности не в base64"]
+        try:
+            head = verify(signature, xml, state.trusted_roots, now)
+        except KepError as exc:
+            return [f"{REASON_POA}: {exc}"]
+        people = _poa_people(xml)
+        cert = signer.certificate
+        if people is None or head.inn != user_inn or user_inn not in people[0]:
+            return [f"{REASON_POA}: доверенность выдана не пользователем ККТ"]
+        if not ({cert.snils, cert.person_inn} - {None}) & people[1]:
+            return [f"{REASON_POA}: подписант не указан представителем"]
+        return []
+
+    @app.post("/api/v1/deregistrations")
+    def deregister(body: Submission) -> JSONResponse:
+        content = _b64(body.application)
+        if content is None or _b64(body.signature) is None:
+            return refused("Заявление или подпись не в base64")
+        try:
+            data = json.loads(content.decode("utf-8"))
+            if not isinstance(data, dict) or data.get("kind") != "deregistration":
+                raise ValueError("not a deregistration")
+        except (UnicodeDecodeError, ValueError):
+            return refused("Файл заявления не соответствует формату КНД 1110062")
+        now = state.clock()
+        reasons, signer_inn = _signer(body, content, data, now)
+        user = data.get("user") or {}
+        if signer_inn is not None and signer_inn != user.get("inn"):
+            reasons.append(REASON_INN)
+        reasons.extend(_rnm_reasons(data))
+        if not data.get("reason"):
+            reasons.append(f"{REASON_FIELDS}: причина снятия с учёта")
+        elif data.get("reason") not in ("theft", "loss") and not data.get("fn_close"):
+            reasons.append(REASON_CLOSE)
+        with state.lock:
+            app_id = uuid.uuid4().hex
+            row = Application(
+                id=app_id,
+                data=data,
+                received_at=now,
+                ready_at=now + state.delay_s,
+                status="refused" if reasons else "deregistered",
+                reasons=reasons,
+                rnm=str(data.get("rnm") or "") or None,
+            )
+            if not reasons:
+                close = data.get("fn_close") or {}
+                row.card = {
+                    "Карточка": "о снятии ККТ с регистрационного учёта",
+                    "Регистрационный номер ККТ": row.rnm,
+                    "Пользователь": user.get("name"),
+                    "ИНН": user.get("inn"),
+                    "Модель ККТ": (data.get("kkt") or {}).get("model"),
+                    "Заводской номер ККТ": (data.get("kkt") or {}).get("serial"),
+                    "Заводской номер ФН": (data.get("fn") or {}).get("number"),
+                    "Причина": data.get("reason_text") or data.get("reason"),
+                    "Номер ФД отчёта о закрытии ФН": close.get("fd_number", "—"),
+                    "ФП отчёта о закрытии ФН": close.get("fiscal_sign", "—"),
+                    "Дата отчёта о закрытии ФН": close.get("date", "—"),
+                }
             state.applications[app_id] = row
         return JSONResponse(row.answer(now))
 
@@ -240,7 +387,10 @@ def create_app(
             kkt = row.data.get("kkt") or {}
             fn = row.data.get("fn") or {}
             address = row.data.get("address") or {}
+            codes = row.data.get("reason_codes") or []
             row.card = {
+                "Карточка": "регистрации ККТ"
+                + (" (перерегистрация)" if row.data.get("kind") == "reregistration" else ""),
                 "Регистрационный номер ККТ": row.rnm,
                 "Пользователь": user.get("name"),
                 "ИНН": user.get("inn"),
@@ -254,6 +404,11 @@ def create_app(
                 "ФП отчёта о регистрации": body.fiscal_sign,
                 "Дата отчёта о регистрации": body.date,
             }
+            if codes:
+                row.card["Коды причин перерегистрации"] = ", ".join(str(c) for c in codes)
+                row.card["Признаки"] = ", ".join(
+                    k for k, v in sorted((row.data.get("flags") or {}).items()) if v
+                )
             row.status = "registered"
         return JSONResponse(row.answer(now))
 

@@ -20,6 +20,8 @@ from fleet.accounts.models import Company, User
 from fleet.billing.models import BankPayment, BankPaymentStatus, CardPayment, Invoice
 from fleet.bookings.models import Booking
 from fleet.core.clock import Clock
+from fleet.documents.models import FiscalDocument
+from fleet.notify.models import Notification
 from fleet.registers.models import Register, RegisterState
 from fleet.stores.models import Store
 
@@ -173,6 +175,90 @@ def bank_payment(session: Session, clock: Clock, company_id: int) -> int:
     )
 
 
+def document(session: Session, clock: Clock, company_id: int) -> int:
+    """A sale receipt (fiscal document with its TLV) of a new register of the company."""
+    register_id = register(session, clock, company_id)
+    number = uuid.uuid4().int % 10**16
+    tlv = bytes.fromhex("1f04 0100 01")  # 1055 (0x041f) = 1, ОСН
+    return _added(
+        session,
+        FiscalDocument(
+            register_id=register_id,
+            company_id=company_id,
+            fn_number=f"{number:016d}",
+            fd_number=1,
+            doc_type=3,
+            operation=1,
+            total=10_000,
+            tax_system=1,
+            fiscal_sign="1234567890",
+            issued_at=clock.wall(),
+            received_at=clock.wall(),
+            tlv=tlv,
+        ),
+    )
+
+
+def notification(session: Session, clock: Clock, company_id: int) -> int:
+    """An unread notification to a user of the company."""
+    return _added(
+        session,
+        Notification(
+            company_id=company_id,
+            user_id=user(session, clock, company_id),
+            kind="drive.replace",
+            key=f"walker:{_unique()}",
+            title="Замените ФН",
+            body="Проверка маршрутов",
+            created_at=clock.wall(),
+        ),
+    )
+
+
+def receipt(session: Session, clock: Clock, company_id: int) -> int:
+    """An accepted receipt of one part (fleet/receipts), not yet routed."""
+    from fleet.receipts.models import Receipt, ReceiptPart
+
+    body = {
+        "id": f"walker-{_unique()}",
+        "operation": "sale",
+        "tax_system": "osn",
+        "items": [
+            {"name": "Товар", "price": 100, "quantity": "1", "measure": 0, "sum": 100,
+             "vat": "none", "type": 1, "method": "full_payment"}
+        ],
+        "payments": {"cash": 100},
+    }  # fmt: skip
+    rid = _added(
+        session,
+        Receipt(
+            company_id=company_id,
+            external_id=body["id"],
+            body_hash=_unique(),
+            body=body,
+            kind="sale",
+            total=100,
+            created_at=clock.wall(),
+            updated_at=clock.wall(),
+        ),
+    )
+    _added(
+        session,
+        ReceiptPart(
+            receipt_id=rid,
+            company_id=company_id,
+            part_no=1,
+            request_id=f"{_unique()}-1",
+            action="receipt",
+            request={**body, "id": "x"},
+            total=100,
+            created_at=clock.wall(),
+            updated_at=clock.wall(),
+        ),
+    )
+    return rid
+
+
 FACTORIES: dict[str, Factory] = {
     "company_id": company,
     "role_id": role,
@@ -185,4 +271,7 @@ FACTORIES: dict[str, Factory] = {
     "payment_id": card_payment,
     "invoice_id": invoice,
     "bank_payment_id": bank_payment,
+    "document_id": document,
+    "notification_id": notification,
+    "receipt_id": receipt,
 }

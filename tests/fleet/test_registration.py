@@ -16,6 +16,7 @@ from fleet.accounts.mail import MemoryMailSender
 from fleet.accounts.models import Company
 from fleet.audit import AuditLog
 from fleet.core.clock import SettableClock
+from fleet.receipts.models import RoutingProfile
 from fleet.registers.models import Register, RegisterState
 from fleet.registration.application import Address, ApplicationForm, validate_form
 from fleet.registration.config import RegistrationConfig, read_certificates
@@ -179,6 +180,11 @@ def test_whole_flow_to_the_registration_card(
     assert done["status"] == "registered"
     assert done["card"]["Регистрационный номер ККТ"] == state["rnm"]
     assert "готова к работе" in done["next_step"]
+    with Session(engine) as session:  # routing now knows what the register may sell
+        profile = session.get(RoutingProfile, rid)
+        assert profile is not None and profile.inn == inn
+        assert profile.profile["tax_systems"] == ["usn_income"]
+        assert profile.profile["internet_only"] is False and profile.profile["ffd"] == "1.2"
     # Once sent, the form is frozen.
     assert client.put(url, json=FORM, headers=headers).status_code == 409
 

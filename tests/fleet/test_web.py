@@ -62,7 +62,15 @@ def _labels(principal: Principal | None, paths: frozenset[str] = ALL_PATHS) -> l
 
 def test_menu_shows_only_what_the_principal_holds() -> None:
     viewer = Principal(company_id=1, permissions=frozenset({Permission.REGISTERS_VIEW}), user_id=1)
-    assert _labels(viewer) == ["Главная", "Кассы", "Магазины", "Бронирование"]
+    assert _labels(viewer) == [
+        "Главная",
+        "Кассы",
+        "Магазины",
+        "Бронирование",
+        "График замены ФН",
+        "Покупка ФН",
+        "Уведомления",
+    ]
     client = Principal(company_id=1, permissions=frozenset(CLIENT_PERMISSIONS), user_id=1)
     labels = _labels(client)
     assert "Пользователи" in labels and "API-токены" in labels and "Журнал действий" in labels

@@ -1,0 +1,330 @@
+"""`oblako bench forecast`: the drive replacement forecast over a year of daily history.
+
+On a throwaway PostgreSQL database (created on the server ``admin_url`` names, dropped at the
+end) the schema is built with ``create_all``; ``registers`` registers each get a drive and
+``days`` days of reported memory use (a drive-specific rate, whole per cents, never decreasing),
+loaded with COPY into ``drivereport`` (its key and foreign key dropped during the load and made
+again after, as a bulk load does). Then, timed:
+
+* **from scratch** — `fleet.drives.forecast.rebuild`: one GROUP BY over the whole history, the
+  running sums and the dates for every drive (the committed transaction);
+* **incremental** — one more day's report for every drive COPied into the inbox, then
+  `fleet.drives.forecast.fold` (the committed transaction): O(new reports).
+
+Baseline, measured in the same run: the naive way — read a drive's history and fit it with a
+Python loop per row — over a sample of drives, extrapolated to all of them. The sample's dates
+are checked against the SQL's (they must be equal).
+Targets (issue 7): from scratch under 2 s, incremental under 200 ms.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Final
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel
+
+import fleet.models  # noqa: F401  (registers every table)
+from fleet.core.clock import SystemClock
+from fleet.core.db import make_engine, normalise_url
+from fleet.drives.forecast import fold, rebuild
+
+__all__ = ["ForecastResult", "print_table", "run"]
+
+SCRATCH_TARGET_S: Final = 2.0
+INCREMENTAL_TARGET_S: Final = 0.2
+FIRST_DAY: Final = 20_089  # 2025-01-01
+LEAD: Final = 30
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """What one run measured."""
+
+    registers: int
+    days: int
+    rows: int
+    load_s: float
+    scratch_s: list[float]
+    incremental_s: list[float]
+    incremental_tenth_s: list[float]  # a day when a tenth of the drives report
+    baseline_per_drive_s: float
+    baseline_sample: int
+    sample_agrees: bool
+
+    @property
+    def scratch_best(self) -> float:
+        """The best from-scratch time."""
+        return min(self.scratch_s)
+
+    @property
+    def incremental_best(self) -> float:
+        """The best incremental time."""
+        return min(self.incremental_s)
+
+    @property
+    def baseline_s(self) -> float:
+        """The naive fit extrapolated to every drive."""
+        return self.baseline_per_drive_s * self.registers
+
+    @property
+    def ok(self) -> bool:
+        """Both targets met and the sample agrees."""
+        return (
+            self.sample_agrees
+            and self.scratch_best < SCRATCH_TARGET_S
+            and self.incremental_best < INCREMENTAL_TARGET_S
+        )
+
+
+@contextmanager
+def _database(admin_url: str) -> Iterator[str]:
+    admin = make_url(normalise_url(admin_url))
+    if admin.get_backend_name() != "postgresql":
+        raise ValueError("the forecast benchmark needs PostgreSQL: give a postgresql:// URL")
+    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"oblako_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _drive_rows(drive_id: int, rng: random.Random, days: int) -> tuple[str, int, int]:
+    """A drive's history as COPY text; also its (start %, rate in 1/1000 % per day)."""
+    start = rng.randrange(0, 20)
+    rate = rng.randrange(5, 250)  # 0.005 … 0.25 % a day
+    lines = "".join(
+        f"{drive_id}\t{FIRST_DAY + d}\t{min(100, start + rate * d // 1000)}\n" for d in range(days)
+    )
+    return lines, start, rate
+
+
+def _load(conninfo: str, registers: int, days: int, progress: Callable[[str], None]) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO company (name, inn, ogrn, created_at) "
+            "SELECT 'ООО «Бенч ' || g || '»', lpad(g::text, 10, '0'), '1027700000000', 0 "
+            "FROM generate_series(1, %s) g",
+            (max(1, registers // 100),),
+        )
+        conn.execute(
+            "INSERT INTO register (serial, state, company_id, created_at, shift_open, "
+            "  has_errors) "
+            "SELECT 'B' || g, 'active', 1 + (g - 1) / 100, 0, false, false "
+            "FROM generate_series(1, %s) g",
+            (registers,),
+        )
+        conn.execute(
+            "INSERT INTO drive (fn_number, register_id, company_id, first_seen_at) "
+            "SELECT '99990000' || lpad(g::text, 8, '0'), g, 1 + (g - 1) / 100, 0 "
+            "FROM generate_series(1, %s) g",
+            (registers,),
+        )
+        conn.execute(
+            "INSERT INTO driveforecast (drive_id, company_id, n, sx, sy, sxy, sxx, expires_day) "
+            "SELECT id, company_id, 0, 0, 0, 0, 0, %s + 400 + id %% 700 FROM drive",
+            (FIRST_DAY,),
+        )
+        conn.execute("ALTER TABLE drivereport DROP CONSTRAINT drivereport_pkey")
+        rng = random.Random(7)
+        with (
+            conn.cursor() as cur,
+            cur.copy("COPY drivereport (drive_id, day, used_pct) FROM STDIN") as copy,
+        ):
+            buf = io.StringIO()
+            for drive_id in range(1, registers + 1):
+                buf.write(_drive_rows(drive_id, rng, days)[0])
+                if drive_id % 2000 == 0:
+                    copy.write(buf.getvalue())
+                    buf = io.StringIO()
+                    progress(f"COPY: {drive_id * days:,} строк из {registers * days:,}")
+            copy.write(buf.getvalue())
+        progress("ключ истории…")
+        conn.execute("ALTER TABLE drivereport ADD PRIMARY KEY (day, drive_id)")
+        progress("VACUUM ANALYZE…")
+        conn.execute("VACUUM ANALYZE")
+
+
+def _copy_day(conninfo: str, registers: int, day: int) -> None:
+    """Every one of the first ``registers`` drives reports ``day``."""
+    rng = random.Random(day)
+    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
+        with cur.copy("COPY drivereportinbox (drive_id, day, used_pct) FROM STDIN") as copy:
+            copy.write(
+                "".join(
+                    f"{d}\t{day}\t{min(100, 20 + rng.randrange(0, 60))}\n"
+                    for d in range(1, registers + 1)
+                )
+            )
+        conn.commit()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("ANALYZE drivereportinbox")
+
+
+def _naive_fit(rows: list[tuple[int, int]]) -> int | None:
+    """The naive baseline: a Python loop per row, then the same formula."""
+    n = sx = sy = sxy = sxx = 0
+    for x, y in rows:
+        n += 1
+        sx += x
+        sy += y
+        sxy += x * y
+        sxx += x * x
+    num = n * sxy - sx * sy
+    if n < 2 or num <= 0:
+        return None
+    days_left = (100.0 - sy / n) * (n * sxx - sx * sx) / num
+    if days_left >= 100_000:
+        return None
+    return math.floor(sx / n + days_left)
+
+
+def _baseline(conninfo: str, days: int, sample: int) -> tuple[float, dict[int, int | None]]:
+    """The naive way over the first ``sample`` drives: stream their rows into Python and fit
+    each drive with a loop per row. Returns the seconds per history row and the fits."""
+    rows_wanted = sample * days
+    fits: dict[int, int | None] = {}
+    with psycopg.connect(conninfo) as conn:
+        started = time.perf_counter()
+        per_drive: dict[int, list[tuple[int, int]]] = {}
+        # the heap holds the load in drive order: the first rows are the first drives
+        with conn.cursor(name="baseline") as cur:
+            cur.execute("SELECT drive_id, day, used_pct FROM drivereport LIMIT %s", (rows_wanted,))
+            for drive_id, day, pct in cur:
+                per_drive.setdefault(drive_id, []).append((day, pct))
+        for drive_id, rows in per_drive.items():
+            fits[drive_id] = _naive_fit(rows)
+        elapsed = time.perf_counter() - started
+    complete = {k: v for k, v in fits.items() if len(per_drive[k]) == days}
+    return elapsed / rows_wanted, complete
+
+
+def run(
+    admin_url: str,
+    registers: int = 100_000,
+    days: int = 365,
+    *,
+    repeats: int = 3,
+    sample: int = 1000,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> ForecastResult:
+    """Load, then time from scratch and incremental ``repeats`` times each."""
+    clock = SystemClock()
+    with _database(admin_url) as url:
+        engine = make_engine(url)
+        SQLModel.metadata.create_all(engine)
+        conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        started = time.perf_counter()
+        _load(conninfo, registers, days, progress)
+        load_s = time.perf_counter() - started
+        scratch = []
+        for i in range(repeats):
+            progress(f"с нуля, попытка {i + 1}…")
+            with Session(engine) as session:
+                t0 = time.perf_counter()
+                rebuild(session, clock, lead_days=LEAD)
+                session.commit()
+                scratch.append(time.perf_counter() - t0)
+        progress("базовая линия (цикл Python по строкам)…")
+        per_row, fits = _baseline(conninfo, days, sample)
+        with Session(engine) as session:
+            sql = dict(
+                session.execute(
+                    text("SELECT drive_id, full_day FROM driveforecast WHERE drive_id = ANY(:ids)"),
+                    {"ids": list(fits)},
+                ).all()
+            )
+        agrees = all(sql.get(k) == v for k, v in fits.items())
+        incremental = []
+        for i in range(repeats):
+            progress(f"один день отчётов, попытка {i + 1}…")
+            _copy_day(conninfo, registers, FIRST_DAY + days + i)
+            with Session(engine) as session:
+                t0 = time.perf_counter()
+                fold(session, clock, lead_days=LEAD)
+                session.commit()
+                incremental.append(time.perf_counter() - t0)
+        tenth = []
+        for i in range(repeats):
+            progress(f"отчёты десятой части ФН, попытка {i + 1}…")
+            _copy_day(conninfo, max(1, registers // 10), FIRST_DAY + days + repeats + i)
+            with Session(engine) as session:
+                t0 = time.perf_counter()
+                fold(session, clock, lead_days=LEAD)
+                session.commit()
+                tenth.append(time.perf_counter() - t0)
+        engine.dispose()
+    return ForecastResult(
+        registers=registers,
+        days=days,
+        rows=registers * days,
+        load_s=load_s,
+        scratch_s=scratch,
+        incremental_s=incremental,
+        incremental_tenth_s=tenth,
+        baseline_per_drive_s=per_row * days,
+        baseline_sample=len(fits),
+        sample_agrees=agrees,
+    )
+
+
+def print_table(r: ForecastResult) -> None:
+    """The figures, the targets and the ratio to the baseline."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"oblako bench forecast: {r.registers:,} ФН × {r.days} дн. = {r.rows:,} строк")
+    t.add_column("что")
+    t.add_column("время", justify="right")
+    t.add_column("цель", justify="right")
+    t.add_column("к базовой линии", justify="right")
+    t.add_row("загрузка (COPY, ключи, ANALYZE)", f"{r.load_s:.1f} с", "", "")
+    t.add_row(
+        "с нуля (лучшее; все: " + ", ".join(f"{s:.2f}" for s in r.scratch_s) + ")",
+        f"{r.scratch_best:.2f} с",
+        f"< {SCRATCH_TARGET_S:.0f} с",
+        f"в {r.baseline_s / r.scratch_best:.0f} раз быстрее",
+    )
+    t.add_row(
+        "инкрементально, день отчётов (все: "
+        + ", ".join(f"{s * 1000:.0f}" for s in r.incremental_s)
+        + " мс)",
+        f"{r.incremental_best * 1000:.0f} мс",
+        f"< {INCREMENTAL_TARGET_S * 1000:.0f} мс",
+        f"в {r.baseline_s / r.incremental_best:.0f} раз быстрее",
+    )
+    t.add_row(
+        f"инкрементально, отчёты {r.registers // 10:,} ФН (все: "
+        + ", ".join(f"{s * 1000:.0f}" for s in r.incremental_tenth_s)
+        + " мс)",
+        f"{min(r.incremental_tenth_s) * 1000:.0f} мс",
+        "",
+        f"в {r.baseline_s / min(r.incremental_tenth_s):.0f} раз быстрее",
+    )
+    t.add_row(
+        f"базовая линия: строки в Python, цикл по строкам; {r.baseline_sample} ФН → все",
+        f"{r.baseline_s:.1f} с",
+        "",
+        f"{r.baseline_per_drive_s * 1000:.2f} мс на ФН",
+    )
+    Console().print(t)
+    print(f"даты выборки совпадают с SQL: {'да' if r.sample_agrees else 'НЕТ'}")
+    print(
+        f"медианы: с нуля {statistics.median(r.scratch_s):.2f} с, "
+        f"инкрементально {statistics.median(r.incremental_s) * 1000:.0f} мс"
+    )

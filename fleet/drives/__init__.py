@@ -1,0 +1,1 @@
+"""The fiscal drive's lifecycle: reported history, replacement forecast, regime rules, purchase."""

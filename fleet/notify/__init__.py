@@ -1,0 +1,1 @@
+"""Notifications: in the cabinet (unread count in the layout) and by e-mail, as each user chose."""

@@ -1,0 +1,1 @@
+"""Receipts: the integrator API, routing to registers, statuses and callbacks (issue 8)."""

@@ -1,0 +1,289 @@
+"""Routing: each accepted part goes to exactly one register that matches it and can take it.
+
+**Matches** (DESIGN decision 5): a register of the receipt's company, in state "active" with
+hardware (a serial), on a tariff and not in arrears this Moscow month, whose routing profile
+(fleet/receipts/models.py RoutingProfile: the registration's INN, FFD version, tax systems and
+usage flags) names the company's INN and passes the shared `check()` for this request — the
+same rules the register applies, so a part is never sent where it would be refused.
+**Can take**: online (presence), the drive in the fiscal phase without its critical-error flag
+(30h byte 4 bit 7), the clock trusted (the runtime refuses documents otherwise), fewer than
+`max_inflight` parts in flight. Among those, the least loaded (parts queued on it), then the
+lowest id. A part pinned to a register (the cabinet's manual form) considers only that one.
+
+A part that no register matches fails at once (not retryable, with the reasons); one that only
+lacks a register able to take it waits ("accepted"). A queued part moves only when its register
+answered "not executed" (fleet/receipts/tracker.py): its register joins `tried`, the part gets
+a new request id, and it is routed again — to a register not tried yet when one can take it,
+else back to a tried one (the new id is a new request there; the old one failed and is never
+sent again). An offline register keeps what it was given.
+
+Assignment is one transaction: on PostgreSQL the parts are read `FOR UPDATE SKIP LOCKED`, so
+two routers never take one part; on SQLite the transaction starts with a write, which takes the
+database's single write lock before anything is read. Each assignment is also guarded
+(`WHERE status = 'accepted'`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sqlalchemy import Table, and_, bindparam, func, select, text, update
+from sqlalchemy.engine import Connection, Engine
+
+from fleet.accounts.models import Company
+from fleet.billing.models import RegisterPeriod
+from fleet.core.clock import Clock
+from fleet.link.commands import DEFAULT_TTL_S, command_row, enqueue_rows
+from fleet.link.ingest_models import DeviceShadow
+from fleet.receipts.models import ReceiptPart, ReceiptStatus, RoutingProfile
+from fleet.receipts.status import refresh
+from fleet.registers.models import Register, RegisterState
+from protocol.portable import receipt as schema
+
+__all__ = ["Candidate", "RouteStats", "candidates", "route"]
+
+MSK: Final = dt.timezone(dt.timedelta(hours=3))
+FISCAL_PHASE: Final = 3  # 30h byte 0: the fiscal mode (reference fiscal-protocols.md §1.5)
+CRITICAL_WARNING: Final = 0x80  # 30h byte 4: «Критическая ошибка ФН»
+
+_PART: Table = ReceiptPart.__table__  # type: ignore[attr-defined]
+_REG: Table = Register.__table__  # type: ignore[attr-defined]
+_PROFILE: Table = RoutingProfile.__table__  # type: ignore[attr-defined]
+_COMPANY: Table = Company.__table__  # type: ignore[attr-defined]
+_SHADOW: Table = DeviceShadow.__table__  # type: ignore[attr-defined]
+_PERIOD: Table = RegisterPeriod.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class Candidate:
+    """A register that matches the company's receipts in general, and whether it can take one."""
+
+    register_id: int
+    serial: str
+    company_id: int
+    profile: dict[str, Any]
+    ready: bool  # online, drive healthy, clock trusted
+    why_not: str  # in Russian, when not ready
+    load: int = 0
+
+
+@dataclass
+class RouteStats:
+    """What one routing pass did."""
+
+    routed: int = 0
+    waiting: int = 0  # matched, but no register could take them now
+    unroutable: int = 0  # no register matches: failed
+    by_register: dict[int, int] = field(default_factory=dict)
+
+
+def _health(shadow: Any) -> str:
+    """'' when the register can take a document now, else why not (Russian)."""
+    if not shadow.online:
+        return "касса не в сети"
+    rep = shadow.reported or {}
+    drive = rep.get("drive") or {}
+    if drive.get("phase") != FISCAL_PHASE:
+        return "ФН не в фискальном режиме"
+    if int(drive.get("warnings") or 0) & CRITICAL_WARNING:
+        return "критическая ошибка ФН"
+    if rep.get("clock_trusted") is False:
+        return "время кассы не подтверждено"
+    return ""
+
+
+#: Parts in flight per register: half the register journal's 64 unfinished requests
+#: (firmware/journal.py max_live), so its own commands and re-sends still fit; at 64 the bench
+#: saw "journal full" refusals.
+MAX_INFLIGHT: Final = 32
+
+
+def candidates(conn: Connection, company_ids: set[int], now: float) -> dict[int, list[Candidate]]:
+    """Registers that match each company's receipts (state, tariff, INN, a routing profile),
+    each with its readiness and current load."""
+    if not company_ids:
+        return {}
+    period = dt.datetime.fromtimestamp(now, MSK).strftime("%Y-%m")
+    arrears = (
+        select(_PERIOD.c.id)
+        .where(
+            _PERIOD.c.register_id == _REG.c.id,
+            _PERIOD.c.period == period,
+            _PERIOD.c.status == "arrears",
+        )
+        .exists()
+    )
+    rows = conn.execute(
+        select(
+            _REG.c.id,
+            _REG.c.serial,
+            _REG.c.company_id,
+            _PROFILE.c.profile,
+            _SHADOW.c.online,
+            _SHADOW.c.reported,
+        )
+        .select_from(
+            _REG.join(_PROFILE, _PROFILE.c.register_id == _REG.c.id)
+            .join(
+                _COMPANY, and_(_COMPANY.c.id == _REG.c.company_id, _COMPANY.c.inn == _PROFILE.c.inn)
+            )
+            .outerjoin(_SHADOW, _SHADOW.c.register_id == _REG.c.id)
+        )
+        .where(
+            _REG.c.company_id.in_(sorted(company_ids)),
+            _REG.c.state == RegisterState.ACTIVE.value,
+            _REG.c.serial.is_not(None),
+            _REG.c.tariff_code.is_not(None),
+            ~arrears,
+        )
+        .order_by(_REG.c.id)
+    ).all()
+    loads: dict[int, int] = dict(
+        conn.execute(
+            select(_PART.c.register_id, func.count())
+            .where(_PART.c.status == ReceiptStatus.QUEUED.value)
+            .group_by(_PART.c.register_id)
+        ).all()
+    )
+    out: dict[int, list[Candidate]] = defaultdict(list)
+    for r in rows:
+        why = _health(r) if r.online is not None else "касса ещё не выходила на связь"
+        out[r.company_id].append(
+            Candidate(
+                register_id=r.id,
+                serial=r.serial,
+                company_id=r.company_id,
+                profile=dict(r.profile),
+                ready=not why,
+                why_not=why,
+                load=int(loads.get(r.id, 0)),
+            )
+        )
+    return out
+
+
+def _lock(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        # the single-writer section: a write first, so the read below sees the latest state
+        # and no other router can write until this transaction ends
+        conn.execute(text("UPDATE receiptpart SET status = status WHERE 1 = 0"))
+
+
+def route(
+    engine: Engine,
+    clock: Clock,
+    *,
+    limit: int = 500,
+    max_inflight: int = MAX_INFLIGHT,
+    ttl_s: int = DEFAULT_TTL_S,
+) -> RouteStats:
+    """One routing pass over up to `limit` accepted parts (oldest first), in one transaction."""
+    stats = RouteStats()
+    now = clock.wall()
+    day = dt.datetime.fromtimestamp(now, MSK).isoformat(timespec="seconds")
+    with engine.connect() as probe:  # most passes find nothing: no write lock for those
+        if (
+            probe.execute(
+                select(_PART.c.id).where(_PART.c.status == ReceiptStatus.ACCEPTED.value).limit(1)
+            ).first()
+            is None
+        ):
+            return stats
+    with engine.begin() as conn:
+        _lock(conn)
+        stmt = (
+            select(_PART)
+            .where(_PART.c.status == ReceiptStatus.ACCEPTED.value)
+            .order_by(_PART.c.id)
+            .limit(limit)
+        )
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        parts = conn.execute(stmt).all()
+        if not parts:
+            return stats
+        regs = candidates(conn, {p.company_id for p in parts}, now)
+        verdicts: dict[tuple[int, str], list[tuple[str, str, str]]] = {}
+        touched: set[int] = set()
+        assigned: list[dict[str, Any]] = []
+        commands: list[dict[str, Any]] = []
+        for p in parts:
+            tried = set(p.tried or [])
+            matching: list[Candidate] = []
+            reasons: list[str] = []
+            for c in regs.get(p.company_id, []):
+                if p.pinned_register_id is not None and c.register_id != p.pinned_register_id:
+                    continue
+                key = (p.id, json.dumps(c.profile, sort_keys=True))
+                if key not in verdicts:
+                    verdicts[key] = schema.check(p.request, c.profile, day)[1]
+                errs = verdicts[key]
+                if errs:
+                    reasons.append(f"касса {c.serial}: {errs[0][0] or 'чек'} — {errs[0][2]}")
+                else:
+                    matching.append(c)
+            if not matching:
+                why = "; ".join(reasons[:3]) or (
+                    "выбранная касса не работает или не зарегистрирована"
+                    if p.pinned_register_id is not None
+                    else "у компании нет работающей кассы"
+                )
+                conn.execute(
+                    update(_PART)
+                    .where(_PART.c.id == p.id, _PART.c.status == ReceiptStatus.ACCEPTED.value)
+                    .values(
+                        status=ReceiptStatus.FAILED.value,
+                        failure=f"Нет подходящей кассы: {why}"[:500],
+                        retryable=False,
+                        updated_at=now,
+                    )
+                )
+                stats.unroutable += 1
+                touched.add(p.receipt_id)
+                continue
+            ready = [c for c in matching if c.ready and c.load < max_inflight]
+            if not ready:
+                stats.waiting += 1
+                continue
+            # a register that answered "not executed" only when no other can take it now
+            best = min(ready, key=lambda c: (c.register_id in tried, c.load, c.register_id))
+            assigned.append({"pid": p.id, "rid": best.register_id})
+            commands.append(
+                command_row(
+                    now,
+                    register_id=best.register_id,
+                    serial=best.serial,
+                    request_id=p.request_id,
+                    action=p.action,
+                    body=p.request,
+                    ttl_s=ttl_s,
+                )
+            )
+            best.load += 1
+            stats.routed += 1
+            stats.by_register[best.register_id] = stats.by_register.get(best.register_id, 0) + 1
+            touched.add(p.receipt_id)
+        if assigned:
+            # one statement each (the rows are ours: locked on PostgreSQL, under the single
+            # writer on SQLite; the status guard stays)
+            conn.execute(
+                update(_PART)
+                .where(
+                    _PART.c.id == bindparam("pid"),
+                    _PART.c.status == ReceiptStatus.ACCEPTED.value,
+                )
+                .values(
+                    status=ReceiptStatus.QUEUED.value,
+                    register_id=bindparam("rid"),
+                    routed_at=now,
+                    updated_at=now,
+                ),
+                assigned,
+            )
+            enqueue_rows(conn, commands)
+        refresh(conn, touched, now)
+    return stats

@@ -1,0 +1,154 @@
+"""The receipts worker: routing, sending commands, tracking answers, delivering callbacks.
+
+`ReceiptWorker.step()` runs one pass of each (each its own short transaction); `run()` loops
+every `poll_s` (50 ms by default, so a receipt waits at most that long between the ingest's
+commit of its result and its status). `oblako fleet receipts run --mqtt URL` serves it with a
+paho publisher; any number of workers may run against one PostgreSQL database (routing and
+sending lock rows with SKIP LOCKED; on SQLite, writers are serialised).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+
+import httpx
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from fleet.core.clock import Clock, SystemClock
+from fleet.core.db import make_engine
+from fleet.link.commands import CommandSender, Publisher
+from fleet.link.ingest import broker_url
+from fleet.receipts.callbacks import deliver_due
+from fleet.receipts.routing import route
+from fleet.receipts.tracker import track
+from protocol.portable import link
+
+__all__ = ["PahoPublisher", "ReceiptWorker", "WorkerStats", "run_receipts"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerStats:
+    """Totals since the worker started."""
+
+    routed: int = 0
+    sent: int = 0
+    resent: int = 0
+    expired: int = 0
+    fiscalised: int = 0
+    confirmed: int = 0
+    rerouted: int = 0
+    failed: int = 0
+    callbacks: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class PahoPublisher:
+    """QoS 1 publishing over paho (the fleet's broker account from the URL)."""
+
+    def __init__(self, mqtt_url: str, client_id: str | None = None) -> None:
+        url = broker_url(mqtt_url)
+        c = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id or f"fleet-cmd-{uuid.uuid4().hex[:8]}"
+        )
+        if url.username is not None:
+            c.username_pw_set(url.username, url.password)
+        if url.tls:
+            c.tls_set()
+        c.max_queued_messages_set(0)
+        c.reconnect_delay_set(1, 5)
+        c.connect_async(url.host, url.port, keepalive=30)
+        c.loop_start()
+        self.client = c
+
+    def __call__(self, topic: str, payload: bytes) -> None:
+        # queued by paho while disconnected; the sender re-sends what gets no ack anyway
+        self.client.publish(topic, payload, qos=1)
+
+    def close(self) -> None:
+        """Disconnect."""
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class ReceiptWorker:
+    """One worker; see the module docstring."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        publish: Publisher,
+        clock: Clock | None = None,
+        *,
+        root: str = link.ROOT,
+        http: httpx.Client | None = None,
+        command_timeout_s: float = 2.0,
+        quiet_s: float = 5.0,
+        callbacks_every_s: float = 0.5,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self.sender = CommandSender(engine, publish, self.clock, root, timeout_s=command_timeout_s)
+        self.http = http or httpx.Client()
+        self.quiet_s = quiet_s
+        self.callbacks_every_s = callbacks_every_s
+        self._callbacks_at = -1e18
+        self.stats = WorkerStats()
+
+    def step(self) -> None:
+        """Route, send, track, and (now and then) deliver callbacks."""
+        s = self.stats
+        r = route(self.engine, self.clock)
+        s.routed += r.routed
+        c = self.sender.step()
+        s.sent += c.sent
+        s.resent += c.resent
+        s.expired += c.expired
+        t = track(self.engine, self.clock, quiet_s=self.quiet_s)
+        s.fiscalised += t.fiscalised
+        s.confirmed += t.confirmed
+        s.rerouted += t.rerouted
+        s.failed += t.failed
+        if self.clock.monotonic() - self._callbacks_at >= self.callbacks_every_s:
+            self._callbacks_at = self.clock.monotonic()
+            s.callbacks += deliver_due(self.engine, self.clock, self.http).delivered
+
+    def run(self, stop: threading.Event, poll_s: float = 0.05) -> None:
+        """step() every poll_s until stop is set; a database hiccup is logged and retried."""
+        while not stop.is_set():
+            try:
+                self.step()
+            except OperationalError as e:  # locked, lost connection: the next pass retries
+                log.warning("receipts worker: %s", e)
+                self.stats.errors.append(str(e)[:200])
+            stop.wait(poll_s)
+
+
+def run_receipts(
+    database: str | Engine,
+    mqtt_url: str,
+    root: str = link.ROOT,
+    *,
+    stop: threading.Event | None = None,
+    poll_s: float = 0.05,
+    quiet_s: float = 5.0,
+) -> WorkerStats:
+    """`oblako fleet receipts run`: serve until `stop` is set; the totals at the end."""
+    engine = make_engine(database) if isinstance(database, str) else database
+    publisher = PahoPublisher(mqtt_url)
+    worker = ReceiptWorker(engine, publisher, root=root, quiet_s=quiet_s)
+    try:
+        worker.run(stop or threading.Event(), poll_s)
+    finally:
+        publisher.close()
+        worker.http.close()
+        if isinstance(database, str):
+            engine.dispose()
+    return worker.stats

@@ -1,0 +1,336 @@
+"""Receipt creation, lookup and listing; callback settings.
+
+`create_receipt` is the one entry point for every way a receipt is made (the integrator API,
+the cabinet's manual form, a bank registry): it validates the request with the shared schema's
+`check()` (protocol/portable/receipt.py, the rules the register applies, DESIGN decision 2),
+splits a receipt too large for one fiscal document (fleet/receipts/split.py), and stores the
+receipt and its parts in status "accepted" for the router (fleet/receipts/routing.py).
+Idempotency (per company): the request's `id` (the external id) and the optional
+Idempotency-Key each name at most one receipt; the same body again returns that receipt, another
+body is refused with the existing receipt's id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any, Final
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from fleet.access.principal import Principal
+from fleet.accounts.models import Company
+from fleet.core.clock import Clock
+from fleet.receipts.exceptions import (
+    IdempotencyConflictError,
+    InvalidCallbackError,
+    InvalidReceiptError,
+    ReceiptNotFoundError,
+)
+from fleet.receipts.models import CallbackSettings, Receipt, ReceiptPart, ReceiptStatus
+from fleet.receipts.split import needs_split, split
+from fleet.registers.models import Register
+from protocol.portable import receipt as schema
+
+__all__ = [
+    "MSK",
+    "body_hash",
+    "callback_settings",
+    "create_receipt",
+    "find_by_external_id",
+    "get_receipt",
+    "list_receipts",
+    "parts_of",
+    "set_callback_settings",
+]
+
+MSK: Final = dt.timezone(dt.timedelta(hours=3))  # the default settlement day is Moscow's
+MAX_KEY: Final = 128
+MAX_LIST: Final = 500
+
+
+def body_hash(body: Any) -> str:
+    """SHA-256 of the body's canonical JSON (keys sorted): the same request, the same hash."""
+    data = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _company(principal_or_company: Principal | Company | int) -> int:
+    if isinstance(principal_or_company, Principal):
+        return principal_or_company.company_id
+    if isinstance(principal_or_company, Company):
+        assert principal_or_company.id is not None
+        return principal_or_company.id
+    return principal_or_company
+
+
+_OPERATIONS: Final = {1: "sale", 2: "sale_return", 3: "expense", 4: "expense_return"}
+
+
+def _kind(body: dict[str, Any]) -> str:
+    op = body.get("operation")
+    name = op if isinstance(op, str) else _OPERATIONS.get(op if isinstance(op, int) else 0, "")
+    return f"{name}_correction" if body.get("correction") is not None else name
+
+
+def _existing(
+    session: Session, company_id: int, external_id: Any, key: str | None, digest: str
+) -> Receipt | None:
+    """The receipt this request repeats (same body), None when new; 409 for another body."""
+    found: Receipt | None = None
+    if key is not None:
+        found = session.exec(
+            select(Receipt).where(Receipt.company_id == company_id, Receipt.idempotency_key == key)
+        ).first()
+    if found is None and isinstance(external_id, str):
+        found = session.exec(
+            select(Receipt).where(
+                Receipt.company_id == company_id, Receipt.external_id == external_id
+            )
+        ).first()
+    if found is None:
+        return None
+    assert found.id is not None
+    if found.body_hash != digest:
+        what = (
+            f"Ключ Idempotency-Key «{key}»"
+            if key is not None and found.idempotency_key == key
+            else f"Внешний идентификатор «{found.external_id}»"
+        )
+        raise IdempotencyConflictError(
+            f"{what} уже использован для чека {found.id} с другим содержимым", found.id
+        )
+    return found
+
+
+def create_receipt(
+    session: Session,
+    principal_or_company: Principal | Company | int,
+    body: Any,
+    *,
+    idempotency_key: str | None = None,
+    clock: Clock,
+    register_id: int | None = None,
+) -> tuple[Receipt, bool]:
+    """Validate, split and store a receipt request; (the receipt, created).
+
+    `body` is one request of the shared schema (docs/receipt-schema.md; its `id` is the
+    integrator's external id). Commits. Returns the existing receipt with ``created=False``
+    when the same body was already sent under the same external id or Idempotency-Key.
+
+    :raises InvalidReceiptError: the request breaks the schema's rules (422; every problem by
+        field, Russian messages; ``errors`` holds (path, code, message) tuples).
+    :raises IdempotencyConflictError: the external id or the key names a receipt with another
+        body (409; ``receipt_id`` is the existing receipt's id).
+
+    `register_id` (the cabinet's "choose a register") pins every part to that register of the
+    company: the router sends it nowhere else (InvalidReceiptError for another company's or an
+    unknown register).
+    """
+    company_id = _company(principal_or_company)
+    if idempotency_key is not None and (
+        not 0 < len(idempotency_key) <= MAX_KEY
+        or not all(0x21 <= ord(ch) <= 0x7E for ch in idempotency_key)
+    ):
+        raise InvalidReceiptError(
+            "Заголовок Idempotency-Key неверен",
+            [("Idempotency-Key", "format", "От 1 до 128 печатных символов ASCII")],
+        )
+    if register_id is not None:
+        reg = session.get(Register, register_id)
+        if reg is None or reg.company_id != company_id:
+            raise InvalidReceiptError(
+                "Касса не найдена",
+                [("register_id", "not_found", f"Касса {register_id} не найдена в компании")],
+            )
+    digest = body_hash(body)
+    external_id = body.get("id") if isinstance(body, dict) else None
+    found = _existing(session, company_id, external_id, idempotency_key, digest)
+    if found is not None:
+        return found, False
+    now = dt.datetime.fromtimestamp(clock.wall(), MSK).isoformat(timespec="seconds")
+    norm, errors = schema.check(body, None, now)
+    if needs_split(body, norm, errors):
+        assert isinstance(body, dict)
+        requests, errors = split(body, now)
+    elif errors or norm is None:
+        requests = []
+    else:
+        requests = [body]
+    if errors or not requests:
+        raise InvalidReceiptError(
+            f"Чек не прошёл проверку ({_problems(len(errors))}): исправьте поля и отправьте снова",
+            [(p, c, m) for p, c, m in errors],
+        )
+    assert isinstance(body, dict) and isinstance(external_id, str)
+    at = clock.wall()
+    rec = Receipt(
+        company_id=company_id,
+        external_id=external_id,
+        idempotency_key=idempotency_key,
+        body_hash=digest,
+        body=body,
+        kind=_kind(body),
+        total=sum(_total(r) for r in requests),
+        parts=len(requests),
+        created_at=at,
+        updated_at=at,
+    )
+    action = "correction" if body.get("correction") is not None else "receipt"
+    try:
+        session.add(rec)
+        session.flush()
+        assert rec.id is not None
+        for no, request in enumerate(requests, 1):
+            rid = f"{uuid.uuid4().hex[:24]}-{no}"
+            part_request = dict(request)
+            part_request["id"] = rid  # the register's journal key (the agent sets it too)
+            session.add(
+                ReceiptPart(
+                    receipt_id=rec.id,
+                    company_id=company_id,
+                    part_no=no,
+                    request_id=rid,
+                    action=action,
+                    request=part_request,
+                    pinned_register_id=register_id,
+                    total=_total(request),
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+        session.commit()
+    except IntegrityError:
+        # a concurrent request with the same external id or key won: answer as if it came first
+        session.rollback()
+        found = _existing(session, company_id, external_id, idempotency_key, digest)
+        if found is None:
+            raise
+        return found, False
+    return rec, True
+
+
+def _problems(n: int) -> str:
+    if n % 10 == 1 and n % 100 != 11:
+        return f"{n} ошибка"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return f"{n} ошибки"
+    return f"{n} ошибок"
+
+
+def _total(request: dict[str, Any]) -> int:
+    return sum(int(it["sum"]) for it in request["items"])
+
+
+def get_receipt(
+    session: Session, principal_or_company: Principal | Company | int, receipt_id: int
+) -> Receipt:
+    """The company's receipt by id; ReceiptNotFoundError otherwise."""
+    rec = session.get(Receipt, receipt_id)
+    if rec is None or rec.company_id != _company(principal_or_company):
+        raise ReceiptNotFoundError(f"Чек {receipt_id} не найден")
+    return rec
+
+
+def find_by_external_id(
+    session: Session, principal_or_company: Principal | Company | int, external_id: str
+) -> Receipt:
+    """The company's receipt by its external id; ReceiptNotFoundError otherwise."""
+    rec = session.exec(
+        select(Receipt).where(
+            Receipt.company_id == _company(principal_or_company),
+            Receipt.external_id == external_id,
+        )
+    ).first()
+    if rec is None:
+        raise ReceiptNotFoundError(f"Чек с внешним идентификатором «{external_id}» не найден")
+    return rec
+
+
+def parts_of(session: Session, receipt_ids: Sequence[int]) -> dict[int, list[ReceiptPart]]:
+    """The parts of the receipts, by receipt id, in part order."""
+    out: dict[int, list[ReceiptPart]] = {rid: [] for rid in receipt_ids}
+    if not receipt_ids:
+        return out
+    rows = session.exec(
+        select(ReceiptPart)
+        .where(col(ReceiptPart.receipt_id).in_(list(receipt_ids)))
+        .order_by(col(ReceiptPart.receipt_id), col(ReceiptPart.part_no))
+    ).all()
+    for p in rows:
+        out[p.receipt_id].append(p)
+    return out
+
+
+def list_receipts(
+    session: Session,
+    principal_or_company: Principal | Company | int,
+    *,
+    since: float | None = None,
+    until: float | None = None,
+    status: ReceiptStatus | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Receipt], int]:
+    """The company's receipts created in [since, until), newest first; (page, total)."""
+    if not 1 <= limit <= MAX_LIST:
+        raise InvalidReceiptError(
+            "Неверный размер страницы", [("limit", "range", f"От 1 до {MAX_LIST}")]
+        )
+    where = [col(Receipt.company_id) == _company(principal_or_company)]
+    if since is not None:
+        where.append(col(Receipt.created_at) >= since)
+    if until is not None:
+        where.append(col(Receipt.created_at) < until)
+    if status is not None:
+        where.append(col(Receipt.status) == status.value)
+    total = session.exec(select(func.count()).select_from(Receipt).where(*where)).one()
+    rows = session.exec(
+        select(Receipt)
+        .where(*where)
+        .order_by(col(Receipt.created_at).desc(), col(Receipt.id).desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), int(total)
+
+
+def callback_settings(
+    session: Session, principal_or_company: Principal | Company | int
+) -> CallbackSettings | None:
+    """The company's callback settings, if any."""
+    return session.get(CallbackSettings, _company(principal_or_company))
+
+
+def set_callback_settings(
+    session: Session,
+    principal_or_company: Principal | Company | int,
+    url: str,
+    secret: str,
+    clock: Clock,
+) -> CallbackSettings:
+    """Set (or replace) the company's callback URL and signing secret; commits."""
+    fields: list[tuple[str, str, str]] = []
+    if not url.startswith(("https://", "http://")) or len(url) > 500:
+        fields.append(("url", "format", "Адрес — http:// или https://, до 500 символов"))
+    if not 16 <= len(secret) <= 200:
+        fields.append(("secret", "length", "Секрет — от 16 до 200 символов"))
+    if fields:
+        raise InvalidCallbackError(
+            "Настройки уведомлений неверны", fields={p: m for p, _c, m in fields}
+        )
+    company_id = _company(principal_or_company)
+    row = session.get(CallbackSettings, company_id)
+    if row is None:
+        row = CallbackSettings(
+            company_id=company_id, url=url, secret=secret, updated_at=clock.wall()
+        )
+    else:
+        row.url, row.secret, row.updated_at = url, secret, clock.wall()
+    session.add(row)
+    session.commit()
+    return row

@@ -1,0 +1,370 @@
+"""The services of `make demo`, each on a free port, started and stopped as one.
+
+An MQTT broker (the embedded amqtt one, or Mosquitto at `MQTT_URL` under a unique topic root),
+the fleet's database (a SQLite file under var/demo, or a fresh `oblako_demo` database on the
+PostgreSQL server of `DATABASE_URL`), a simulated OFD, a simulated tax service, the fleet app
+(cabinet, console, API, jobs) under uvicorn, the fleet's ingest, and simulated registers: a
+simulated drive each, served on TCP, and the register runtime (`run_mqtt`, the board's code)
+on it. Everything runs in threads of one process so Ctrl-C stops it all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+
+from fleet.core.config import Settings
+from fleet.core.db import make_engine
+from fleet.core.migrate import upgrade
+from fleet.link.ingest import run_ingest
+from fleet.main import create_app
+from fleet.receipts.runner import run_receipts
+from oblako.register_mqtt import run_mqtt
+from protocol.kep.testca import TestCa
+from simulator.broker import EmbeddedBroker
+from simulator.clock import SystemClock
+from simulator.fn import DriveConfig, DriveModel, LinkTiming, serve_tcp
+from simulator.fns.app import create_app as create_fns
+from simulator.ofd import OfdConfig, OfdServer
+
+__all__ = [
+    "DemoRegister",
+    "DemoStack",
+    "StartError",
+    "demo_database",
+    "drop_database",
+    "free_port",
+]
+
+MODEL = "Облако-Ф"
+FIRMWARE = "1.0.0"
+DEMO_DB = "oblako_demo"
+
+
+class StartError(RuntimeError):
+    """A demo service did not come up (the message says which and why)."""
+
+
+def free_port(host: str = "127.0.0.1", preferred: int = 0) -> int:
+    """`preferred` when it is free, else a port the kernel picks."""
+    for port in (preferred, 0) if preferred else (0,):
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise StartError("Нет свободного TCP-порта")  # pragma: no cover
+
+
+def demo_database(base: Path, database_url: str | None, name: str = DEMO_DB) -> str:
+    """The demo's own database: a fresh SQLite file, or a fresh database `name` on the given
+    PostgreSQL server (any other URL is used as it is)."""
+    if not database_url:
+        db = base / "oblako.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{db}"
+    url = make_url(database_url)
+    if not url.drivername.startswith("postgresql"):
+        return database_url
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(database_url: str | None, name: str) -> None:
+    """Drop the demo's database `name` on a PostgreSQL server (the bench's throwaway one)."""
+    if not database_url or not make_url(database_url).drivername.startswith("postgresql"):
+        return
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+class _Uvicorn:
+    """A uvicorn server in a thread, stopped by `stop()`."""
+
+    def __init__(self, app: FastAPI, host: str, port: int, name: str) -> None:
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+        )
+        self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
+        self.name = name
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.thread.start()
+        end = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > end:
+                raise StartError(f"{self.name}: сервер не запустился")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+@dataclass
+class DemoRegister:
+    """One simulated register: its drive (served on TCP) and the runtime on it."""
+
+    serial: str
+    fn_number: str
+    model: DriveModel
+    journal: Path
+    server: Any = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    errors: list[BaseException] = field(default_factory=list)
+
+
+class DemoStack:
+    """Every service of the demo; `with DemoStack(...) as stack:` starts and stops them."""
+
+    def __init__(
+        self,
+        base: Path,
+        *,
+        registers: int = 5,
+        port: int = 8000,
+        database_url: str | None = None,
+        mqtt_url: str | None = None,
+        host: str = "127.0.0.1",
+        database_name: str = DEMO_DB,
+    ) -> None:
+        self.base = base
+        self.database_name = database_name
+        self.host = host
+        self.count = registers
+        self.wanted_port = port
+        self.database_url = database_url
+        self.mqtt_url_env = mqtt_url
+        self.root = f"demo-{uuid.uuid4().hex[:8]}" if mqtt_url else "oblako"
+        self.ca = TestCa()
+        self.registers: list[DemoRegister] = []
+        self._stops: list[Callable[[], None]] = []
+        self._ingest_stop = threading.Event()
+        self._receipts: tuple[threading.Event, threading.Thread] | None = None
+        self.engine: Engine | None = None
+        self.mqtt_url = ""
+        self.url = ""
+        self.app: FastAPI | None = None
+        self.ofd_address: tuple[str, int] = ("", 0)
+
+    # -- start ------------------------------------------------------------------------------
+
+    def __enter__(self) -> DemoStack:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.base / "registers", ignore_errors=True)  # drives are made anew
+        db_url = demo_database(self.base, self.database_url, self.database_name)
+        self.engine = make_engine(db_url)
+        self._stops.append(self.engine.dispose)
+        upgrade(self.engine)
+        self._start_broker()
+        self._start_ofd()
+        fns_url = self._start_fns()
+        self._start_fleet(db_url, fns_url)
+
+    def _start_broker(self) -> None:
+        if self.mqtt_url_env:
+            self.mqtt_url = self.mqtt_url_env
+            return
+        broker = EmbeddedBroker(self.host).start()
+        self._stops.append(broker.stop)
+        self.mqtt_url = broker.url
+
+    def _start_ofd(self) -> None:
+        server = OfdServer(
+            OfdConfig(sign_algorithm="sha256"), clock=SystemClock(), host=self.host
+        )  # the drives sign with HMAC-SHA-256 (fast; DriveConfig below)
+        server.start()
+        self._stops.append(server.stop)
+        self.ofd_address = server.address
+        self.ofd = server
+
+    def _start_fns(self) -> str:
+        app = create_fns([self.ca.cert], [MODEL], {MODEL: [FIRMWARE]})
+        port = free_port(self.host)
+        server = _Uvicorn(app, self.host, port, "ФНС (симулятор)")
+        server.start()
+        self._stops.append(server.stop)
+        return f"http://{self.host}:{port}"
+
+    def _start_fleet(self, db_url: str, fns_url: str) -> None:
+        assert self.engine is not None
+        port = free_port(self.host, self.wanted_port)
+        self.url = f"http://{self.host}:{port}"
+        ca_file = self.base / "kep-ca.cer"
+        ca_file.write_bytes(self.ca.cert)
+        settings = Settings(
+            database_url=db_url,
+            base_url=self.url,
+            fns_url=fns_url,
+            kep_trusted_roots=str(ca_file),
+            job_poll_s=2.0,
+            argon2_time_cost=2,
+            argon2_memory_kib=19456,
+        )
+        self.settings = settings
+        self.app = create_app(settings, engine=self.engine)
+        server = _Uvicorn(self.app, self.host, port, "Облако (кабинет и API)")
+        server.start()
+        self._stops.append(server.stop)
+
+    def start_ingest(self) -> None:
+        """The fleet's ingest (one worker; the embedded broker has no shared subscriptions)."""
+        assert self.engine is not None
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                run_ingest(
+                    self.engine,  # type: ignore[arg-type]
+                    self.mqtt_url,
+                    self.root,
+                    shared=False,
+                    stop=self._ingest_stop,
+                    client_id=f"demo-ingest-{uuid.uuid4().hex[:6]}",
+                    ready=ready,
+                )
+            except BaseException as e:  # shown by the caller
+                errors.append(e)
+                ready.set()
+
+        thread = threading.Thread(target=work, name="ingest", daemon=True)
+        thread.start()
+        if not ready.wait(20) or errors:
+            raise StartError(f"Приём данных от касс не запустился: {errors or 'нет ответа'}")
+
+        def stop() -> None:
+            self._ingest_stop.set()
+            thread.join(15)
+
+        self._stops.append(stop)
+
+    def start_receipts(self) -> None:
+        """The receipts worker (routing, commands, tracking, callbacks) in a thread."""
+        self.stop_receipts()
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=run_receipts,
+            args=(self.engine, self.mqtt_url, self.root),
+            kwargs={"stop": stop},
+            name="receipts",
+            daemon=True,
+        )
+        thread.start()
+        self._receipts = (stop, thread)
+
+    def stop_receipts(self) -> None:
+        """Stop the receipts worker (the bench pauses it to time the API alone)."""
+        if self._receipts is not None:
+            stop, thread = self._receipts
+            stop.set()
+            thread.join(15)
+            self._receipts = None
+
+    def start_registers(
+        self, serials: list[str], fn_numbers: list[str], *, instant: bool = False
+    ) -> None:
+        """One simulated drive and register runtime per serial, connected to the broker;
+        `instant`: no wire or processing time emulated on the drives (the bench)."""
+        timing = LinkTiming(default_latency=0.0) if instant else None
+        for serial, fn in zip(serials, fn_numbers, strict=True):
+            d = self.base / "registers" / serial
+            d.mkdir(parents=True, exist_ok=True)
+            model = DriveModel(
+                DriveConfig(
+                    fn_number=fn,
+                    sign_algorithm="sha256",
+                    ofd_storage_bytes=1 << 30,
+                    lifetime_days=3650,
+                ),
+                clock=SystemClock(),
+                state_file=str(d / "fn.json"),
+            )
+            reg = DemoRegister(serial=serial, fn_number=fn, model=model, journal=d / "journal")
+            reg.server = serve_tcp(model, host=self.host, timing=timing)
+            reg.server.__enter__()
+            self._run_register(reg)
+            self.registers.append(reg)
+
+    def _run_register(self, reg: DemoRegister) -> None:
+        ofd = f"{self.ofd_address[0]}:{self.ofd_address[1]}"
+
+        def serve() -> None:
+            try:
+                run_mqtt(
+                    reg.server.url,
+                    ofd,
+                    reg.journal,
+                    self.mqtt_url,
+                    reg.serial,
+                    root=self.root,
+                    stop=reg.stop,
+                    firmware_version=FIRMWARE,
+                )
+            except BaseException as e:  # shown by the demo's status line
+                reg.errors.append(e)
+
+        reg.thread = threading.Thread(target=serve, name=f"register-{reg.serial}", daemon=True)
+        reg.thread.start()
+
+        def stop() -> None:
+            reg.stop.set()
+            if reg.thread is not None:
+                reg.thread.join(15)
+            with contextlib.suppress(Exception):
+                reg.server.__exit__(None, None, None)
+
+        self._stops.append(stop)
+
+    # -- stop -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop everything, the last started first."""
+        self.stop_receipts()
+        while self._stops:
+            stop = self._stops.pop()
+            with contextlib.suppress(Exception):
+                stop()
+
+
+@contextlib.contextmanager
+def running(stack: DemoStack) -> Iterator[DemoStack]:
+    with stack:
+        yield stack

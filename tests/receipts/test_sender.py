@@ -1,0 +1,108 @@
+"""The fleet's command sender: re-sends without an ack, stops on one, expires after the TTL."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from fleet.core.clock import SettableClock
+from fleet.link.command_models import SentCommand
+from fleet.link.commands import CommandSender, backoff_s, enqueue
+from fleet.link.ingest_models import LinkCommand
+from fleet.receipts.models import Receipt
+from fleet.receipts.routing import route
+from fleet.receipts.service import create_receipt
+from fleet.receipts.tracker import track
+from protocol.mqtt import codec
+from tests.receipts.builders import add_register, sale
+from tests.receipts.test_routing import company
+
+ROOT = "test/sender"
+
+
+class Sink:
+    """A publisher that keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    def __call__(self, topic: str, payload: bytes) -> None:
+        self.sent.append((topic, payload))
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    assert [backoff_s(n, 2, 30) for n in range(1, 7)] == [2, 4, 8, 16, 30, 30]
+
+
+def test_resent_with_the_same_id_until_the_ack_then_never_again(
+    engine: Engine, clock: SettableClock
+) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        a = company(s, clock, 1)
+        reg = add_register(s, clock, a, "SEND0001")
+        assert reg.id is not None
+        enqueue(
+            s, clock, register_id=reg.id, serial="SEND0001", request_id="rq-1",
+            action="receipt", body=sale("rq-1", 100), ttl_s=600,
+        )  # fmt: skip
+        s.commit()
+    sink = Sink()
+    sender = CommandSender(engine, sink, clock, ROOT, timeout_s=2, max_backoff_s=30)
+    assert sender.step().sent == 1
+    topic, data = sink.sent[0]
+    msg = codec.decode(ROOT, topic, data)
+    assert (msg.serial, msg.kind) == ("SEND0001", "cmd")
+    assert msg.payload["id"] == "rq-1" and msg.payload["ttl"] == 600
+    assert msg.payload["request"]["items"][0]["price"] == 100
+    issued = msg.payload["issued_at"]
+    times = [clock.wall()]
+    for _ in range(40):  # 40 s without an ack: sends at 0, 2, 6, 14, 30 (waits 2, 4, 8, 16)
+        clock.advance(1)
+        if sender.step().resent:
+            times.append(clock.wall())
+    start = times[0]
+    assert [t - start for t in times] == [0, 2, 6, 14, 30]
+    assert len(sink.sent) == 5
+    assert {json.loads(d)["id"] for _t, d in sink.sent} == {"rq-1"}
+    assert {json.loads(d)["issued_at"] for _t, d in sink.sent} == {issued}
+    with Session(engine) as s:
+        s.add(
+            LinkCommand(register_id=reg.id, request_id="rq-1", ack_status="duplicate", acked_at=0)
+        )
+        s.commit()
+    clock.advance(100)
+    stats = sender.step()
+    assert stats.acked == 1 and stats.resent == 0
+    clock.advance(1000)
+    sender.step()
+    assert len(sink.sent) == 5
+    with Session(engine) as s:
+        row = s.exec(select(SentCommand)).one()
+    assert row.status == "acked" and row.attempts == 5
+
+
+def test_no_ack_within_the_ttl_expires_the_command_and_fails_the_receipt(
+    engine: Engine, clock: SettableClock
+) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        a = company(s, clock, 1)
+        add_register(s, clock, a, "SILENT01")
+        rec, _ = create_receipt(s, a, sale("ttl-1", 100), clock=clock)
+    route(engine, clock, ttl_s=20)
+    sink = Sink()
+    sender = CommandSender(engine, sink, clock, ROOT, timeout_s=2, max_backoff_s=8)
+    for _ in range(30):
+        sender.step()
+        clock.advance(1)
+    with Session(engine) as s:
+        row = s.exec(select(SentCommand)).one()
+    assert row.status == "expired"
+    assert [json.loads(d)["ttl"] for _t, d in sink.sent] == [20] * len(sink.sent)
+    assert 3 <= len(sink.sent) <= 5  # 0, 2, 6, 14 (then 22 > TTL)
+    track(engine, clock)
+    with Session(engine) as s:
+        got = s.get(Receipt, rec.id)
+    assert got is not None and got.status == "failed" and got.retryable is True
+    assert "время жизни команды" in (got.failure or "")
