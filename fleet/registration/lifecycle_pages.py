@@ -20,7 +20,7 @@ from fleet.registers.models import Register
 from fleet.registration import attorney, lifecycle, service
 from fleet.registration.config import ConfigDep
 from fleet.registration.exceptions import InvalidApplicationError
-from fleet.registration.pages import form_from_fields, render
+from fleet.registration.pages import form_from_fields, refused, render
 from fleet.registration.used_drives import list_used_drives
 from fleet.web.render import render_page
 
@@ -43,6 +43,10 @@ def _int(value: str) -> int:
         return int(value.strip())
     except ValueError:
         return 0
+
+
+def _underscored(key: str) -> str:
+    return key.replace(".", "_")  # "close.fd_number" → the input "close_fd_number"
 
 
 def _day(ts: float) -> str:
@@ -71,19 +75,7 @@ async def settings_save(
             form=form,
         )
     except DomainError as exc:
-        session.rollback()
-        st = service.get_state(session=session, principal=principal, register_id=register_id)
-        return render(
-            request,
-            state,
-            session,
-            principal,
-            st,
-            form=form,
-            errors=exc.fields,
-            message=exc.message,
-            status=422 if exc.fields else 409,
-        )
+        return refused(request, state, session, principal, register_id, exc, form=form)
     return render(
         request,
         state,
@@ -126,18 +118,7 @@ def deregistration_save(
             close=close,
         )
     except DomainError as exc:
-        session.rollback()
-        st = service.get_state(session=session, principal=principal, register_id=register_id)
-        return render(
-            request,
-            state,
-            session,
-            principal,
-            st,
-            errors={k.replace(".", "_"): v for k, v in exc.fields.items()},
-            message=exc.message,
-            status=422 if exc.fields else 409,
-        )
+        return refused(request, state, session, principal, register_id, exc, key=_underscored)
     return RedirectResponse(_url(register_id), status_code=303)
 
 
@@ -168,18 +149,7 @@ def report_save(
             date=date.strip(),
         )
     except DomainError as exc:
-        session.rollback()
-        st = service.get_state(session=session, principal=principal, register_id=register_id)
-        return render(
-            request,
-            state,
-            session,
-            principal,
-            st,
-            errors={f"report_{k}": v for k, v in exc.fields.items()},
-            message=exc.message,
-            status=422 if exc.fields else 409,
-        )
+        return refused(request, state, session, principal, register_id, exc, key="report_{}".format)
     return RedirectResponse(_url(register_id), status_code=303)
 
 
@@ -220,17 +190,7 @@ def poa_upload(
             trusted_roots=config.trusted_roots,
         )
     except DomainError as exc:
-        session.rollback()
-        return render(
-            request,
-            state,
-            session,
-            principal,
-            st,
-            errors=exc.fields,
-            message=exc.message,
-            status=422 if exc.fields else 409,
-        )
+        return refused(request, state, session, principal, register_id, exc)
     return RedirectResponse(_url(register_id), status_code=303)
 
 
@@ -321,7 +281,7 @@ def replacement_save(
             principal,
             register_id,
             values=values,
-            errors={k.replace(".", "_"): v for k, v in exc.fields.items()},
+            errors={_underscored(k): v for k, v in exc.fields.items()},
             message=exc.message,
             status=422 if exc.fields else 409,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -109,6 +109,35 @@ def _render(
     )
 
 
+def refused(
+    request: Request,
+    state: StateDep,
+    session: Session,
+    principal: Principal,
+    register_id: int,
+    exc: DomainError,
+    *,
+    form: ApplicationForm | None = None,
+    key: Callable[[str], str] = str,
+) -> HTMLResponse:
+    """The page again after the service refused an action: nothing it began is kept (rolled
+    back), its message on top and its field errors (named by `key` as the form's inputs) by
+    their fields; 422 when fields are wrong, 409 when the state forbids the action."""
+    session.rollback()
+    st = service.get_state(session=session, principal=principal, register_id=register_id)
+    return _render(
+        request,
+        state,
+        session,
+        principal,
+        st,
+        form=form,
+        errors={key(k): v for k, v in exc.fields.items()},
+        message=exc.message,
+        status=422 if exc.fields else 409,
+    )
+
+
 render = _render
 
 
@@ -203,19 +232,7 @@ def registration_save(
             form=form,
         )
     except DomainError as exc:
-        session.rollback()
-        st = service.get_state(session=session, principal=principal, register_id=register_id)
-        return _render(
-            request,
-            state,
-            session,
-            principal,
-            st,
-            form=form,
-            errors=exc.fields,
-            message=exc.message,
-            status=422 if exc.fields else 409,
-        )
+        return refused(request, state, session, principal, register_id, exc, form=form)
     return RedirectResponse(_url(register_id), status_code=303)
 
 
@@ -259,18 +276,7 @@ def registration_signature(
             gateway=config.gateway,
         )
     except DomainError as exc:
-        session.rollback()
-        st = service.get_state(session=session, principal=principal, register_id=register_id)
-        return _render(
-            request,
-            state,
-            session,
-            principal,
-            st,
-            errors=exc.fields,
-            message=exc.message,
-            status=422 if exc.fields else 409,
-        )
+        return refused(request, state, session, principal, register_id, exc)
     return RedirectResponse(_url(register_id), status_code=303)
 
 
