@@ -50,7 +50,7 @@ from fleet.main import create_app
 from fleet.registers import service
 from fleet.registers.models import RegisterState
 
-__all__ = ["CabinetResult", "CounterCheck", "Timing", "main", "print_table", "run"]
+__all__ = ["CabinetResult", "CounterCheck", "Timing", "main", "percentile", "print_table", "run"]
 
 TARGET_MS: Final = 100.0
 #: 2026-01-01 00:00 UTC: documents are spread over the year after it
@@ -115,7 +115,8 @@ class CabinetResult:
         return self.worst_p95_ms < self.target_ms and all(c.equal for c in self.checks)
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile of `values` (nearest rank); the benches share it."""
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
     return ordered[index]
@@ -136,10 +137,10 @@ def _timing(name: str, app_ms: list[float], sql_ms: list[float] | None = None) -
         name=name,
         n=len(app_ms),
         p50_ms=statistics.median(app_ms),
-        p95_ms=_percentile(app_ms, 0.95),
+        p95_ms=percentile(app_ms, 0.95),
         max_ms=max(app_ms),
         sql_p50_ms=None if sql_ms is None else statistics.median(sql_ms),
-        sql_p95_ms=None if sql_ms is None else _percentile(sql_ms, 0.95),
+        sql_p95_ms=None if sql_ms is None else percentile(sql_ms, 0.95),
     )
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
 import fleet.models  # noqa: F401  (registers every table)
-from bench.cabinet import EPOCH, _database, _load, _percentile
+from bench.cabinet import EPOCH, _database, _load, percentile
 from fleet.access.principal import Principal
 from fleet.accounts.mail import MemoryMailSender
 from fleet.core.clock import SystemClock
@@ -235,7 +235,7 @@ def run(
                         if i == 0:
                             first_rows = len(r.json()["items"])
                     kinds.append(
-                        Kind(name, n, _percentile(times, 0.5), _percentile(times, 0.95),
+                        Kind(name, n, percentile(times, 0.5), percentile(times, 0.95),
                              max(times), first_rows)
                     )  # fmt: skip
             if plans is not None:

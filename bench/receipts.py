@@ -36,6 +36,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from bench.cabinet import percentile
+
 __all__ = ["HOPS", "Figures", "Service", "measure", "report"]
 
 TARGET_RATE: Final = 500.0
@@ -211,12 +213,7 @@ def _rate(svc: Service, column: str, start: float, end: float) -> float:
 def _percentiles(values: list[float]) -> tuple[float, float, float]:
     if not values:
         return (0.0, 0.0, 0.0)
-    v = sorted(values)
-
-    def at(q: float) -> float:
-        return v[min(len(v) - 1, int(q * len(v)))]
-
-    return (at(0.50), at(0.95), at(0.99))
+    return (percentile(values, 0.50), percentile(values, 0.95), percentile(values, 0.99))
 
 
 def _latencies(svc: Service, column: str, start: float, end: float) -> list[float]:

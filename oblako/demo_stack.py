@@ -81,26 +81,25 @@ def demo_database(base: Path, database_url: str | None, name: str = DEMO_DB) -> 
     url = make_url(database_url)
     if not url.drivername.startswith("postgresql"):
         return database_url
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    drop_database(database_url, name)
+    _admin(database_url, f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _admin(database_url: str, statement: str) -> None:
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            c.execute(text(f'CREATE DATABASE "{name}"'))
+            c.execute(text(statement))
     finally:
         admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def drop_database(database_url: str | None, name: str) -> None:
     """Drop the demo's database `name` on a PostgreSQL server (the bench's throwaway one)."""
     if not database_url or not make_url(database_url).drivername.startswith("postgresql"):
         return
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    _admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class _Uvicorn:

@@ -1,4 +1,4 @@
-"""Alembic, driven from code: `upgrade(engine)` applies fleet/migrations to every head."""
+"""Alembic, driven from code: `upgrade(engine)` applies fleet/migrations to head."""
 
 from __future__ import annotations
 
@@ -22,6 +22,6 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
+def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` on ``engine``'s database."""
     command.upgrade(alembic_config(engine), revision)

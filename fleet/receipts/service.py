@@ -147,15 +147,19 @@ def create_receipt(
                 "Касса не найдена",
                 [("register_id", "not_found", f"Касса {register_id} не найдена в компании")],
             )
+    now = dt.datetime.fromtimestamp(clock.wall(), MSK).isoformat(timespec="seconds")
+    if not isinstance(body, dict):  # not a request at all: the schema says how, nothing kept
+        _norm, errors = schema.check(body, None, now)
+        raise InvalidReceiptError(
+            f"Чек не прошёл проверку ({_problems(len(errors))}): исправьте поля и отправьте снова",
+            [(p, c, m) for p, c, m in errors],
+        )
     digest = body_hash(body)
-    external_id = body.get("id") if isinstance(body, dict) else None
-    found = _existing(session, company_id, external_id, idempotency_key, digest)
+    found = _existing(session, company_id, body.get("id"), idempotency_key, digest)
     if found is not None:
         return found, False
-    now = dt.datetime.fromtimestamp(clock.wall(), MSK).isoformat(timespec="seconds")
     norm, errors = schema.check(body, None, now)
     if needs_split(body, norm, errors):
-        assert isinstance(body, dict)
         requests, errors = split(body, now)
     elif errors or norm is None:
         requests = []
@@ -166,7 +170,7 @@ def create_receipt(
             f"Чек не прошёл проверку ({_problems(len(errors))}): исправьте поля и отправьте снова",
             [(p, c, m) for p, c, m in errors],
         )
-    assert isinstance(body, dict) and isinstance(external_id, str)
+    external_id: str = body["id"]  # the schema checked it: 1–128 printable ASCII
     at = clock.wall()
     rec = Receipt(
         company_id=company_id,

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 from rich.console import Console
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col
 
@@ -24,6 +24,7 @@ from fleet.receipts.models import Receipt, ReceiptPart
 from fleet.registers.models import Register, RegisterState
 from oblako.demo_fleet import run_fleet_demo
 from oblako.demo_seed import CLIENT_EMAIL, PASSWORD
+from oblako.demo_stack import drop_database
 
 
 def test_demo_registers_sells_and_confirms(tmp_path: Path) -> None:
@@ -78,8 +79,4 @@ def test_demo_registers_sells_and_confirms(tmp_path: Path) -> None:
                 assert n == 1, (fn, fd, fs)
     finally:
         engine.dispose()
-        if engine.dialect.name == "postgresql":
-            admin = create_engine(os.environ["DATABASE_URL"], isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        drop_database(os.environ.get("DATABASE_URL"), name)
