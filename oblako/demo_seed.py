@@ -48,6 +48,9 @@ OPERATOR_EMAIL = "operator@oblako.ru"
 CLIENT_NAME = "ООО «Ромашка»"
 CLIENT_INN = "770112345" + inn_check_digits("770112345")
 CLIENT_OGRN = "102770012345" + ogrn_check_digit("102770012345")
+OBLAKO_NAME = "ООО «Облако»"  # the operator's own company
+OBLAKO_INN = "770199999" + inn_check_digits("770199999")
+OBLAKO_OGRN = "102770099999" + ogrn_check_digit("102770099999")
 OFD_INN = "7704211201"
 OFD_NAME = "ООО «Такском»"
 CASHIER = {"name": "Кассир Иванова", "inn": "500100732259"}
@@ -81,13 +84,14 @@ class DemoAccount:
 
 
 def _user(
-    session: Session, ctx: AccountsContext, mail: MemoryMailSender, email: str, name: str
+    session: Session,
+    ctx: AccountsContext,
+    mail: MemoryMailSender,
+    email: str,
+    company: tuple[str, str, str],
 ) -> User:
-    inn, ogrn = (CLIENT_INN, CLIENT_OGRN) if email == CLIENT_EMAIL else ("7701999993", "")
-    if not ogrn:  # Oblako's own company (the operator's)
-        body = "102770099999"
-        ogrn = body + ogrn_check_digit(body)
-        inn = "770199999" + inn_check_digits("770199999")
+    """Sign up (name, ИНН, ОГРН) and confirm by the link in the letter, as a person would."""
+    name, inn, ogrn = company
     accounts.sign_up(
         session=session,
         ctx=ctx,
@@ -120,10 +124,10 @@ def seed(
         mailer=mail,
         passwords=Passwords(time_cost=2, memory_kib=19456),
     )
-    operator = _user(session, ctx, mail, OPERATOR_EMAIL, "ООО «Облако»")
+    operator = _user(session, ctx, mail, OPERATOR_EMAIL, (OBLAKO_NAME, OBLAKO_INN, OBLAKO_OGRN))
     grant_operator(session, clock, OPERATOR_EMAIL)
     op = principal_for_user(session, operator)
-    client = _user(session, ctx, mail, CLIENT_EMAIL, CLIENT_NAME)
+    client = _user(session, ctx, mail, CLIENT_EMAIL, (CLIENT_NAME, CLIENT_INN, CLIENT_OGRN))
     me = principal_for_user(session, client)
     assert me.company_id is not None and client.id is not None
 
