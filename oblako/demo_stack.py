@@ -34,7 +34,7 @@ from fleet.main import create_app
 from fleet.receipts.runner import run_receipts
 from oblako.register_mqtt import run_mqtt
 from protocol.kep.testca import TestCa
-from simulator.broker import EmbeddedBroker
+from simulator.broker import EmbeddedBroker, free_port
 from simulator.clock import SystemClock
 from simulator.fn import DriveConfig, DriveModel, LinkTiming, serve_tcp
 from simulator.fns.app import create_app as create_fns
@@ -46,7 +46,7 @@ __all__ = [
     "StartError",
     "demo_database",
     "drop_database",
-    "free_port",
+    "preferred_port",
 ]
 
 MODEL = "Облако-Ф"
@@ -58,16 +58,17 @@ class StartError(RuntimeError):
     """A demo service did not come up (the message says which and why)."""
 
 
-def free_port(host: str = "127.0.0.1", preferred: int = 0) -> int:
-    """`preferred` when it is free, else a port the kernel picks."""
-    for port in (preferred, 0) if preferred else (0,):
+def preferred_port(host: str, preferred: int) -> int:
+    """`preferred` when it is free (the cabinet's usual 8000), else any free port."""
+    if preferred:
         with socket.socket() as s:
             try:
-                s.bind((host, port))
+                s.bind((host, preferred))
             except OSError:
-                continue
-            return int(s.getsockname()[1])
-    raise StartError("Нет свободного TCP-порта")  # pragma: no cover
+                pass
+            else:
+                return preferred
+    return free_port(host)
 
 
 def demo_database(base: Path, database_url: str | None, name: str = DEMO_DB) -> str:
@@ -224,7 +225,7 @@ class DemoStack:
 
     def _start_fleet(self, db_url: str, fns_url: str) -> None:
         assert self.engine is not None
-        port = free_port(self.host, self.wanted_port)
+        port = preferred_port(self.host, self.wanted_port)
         self.url = f"http://{self.host}:{port}"
         ca_file = self.base / "kep-ca.cer"
         ca_file.write_bytes(self.ca.cert)
