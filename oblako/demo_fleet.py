@@ -296,6 +296,11 @@ def _stream(
                     if r.status_code not in (200, 201, 202):
                         raise DemoError(f"API ответил {r.status_code}: {r.text[:300]}")
                     sent += 1
+                broken = [reg for reg in stack.registers if reg.errors]
+                if broken:
+                    raise DemoError(
+                        f"Касса {broken[0].serial} остановилась: {broken[0].errors[0]!r}"
+                    )
                 counts = _counts(stack, account.company_id)
                 live.update(_table(counts, sent, started))
                 if receipts is not None and sent >= receipts:

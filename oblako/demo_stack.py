@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -338,7 +338,7 @@ class DemoStack:
                     stop=reg.stop,
                     firmware_version=FIRMWARE,
                 )
-            except BaseException as e:  # shown by the demo's status line
+            except BaseException as e:  # the demo stops on it (demo_fleet._stream)
                 reg.errors.append(e)
 
         reg.thread = threading.Thread(target=serve, name=f"register-{reg.serial}", daemon=True)
@@ -362,9 +362,3 @@ class DemoStack:
             stop = self._stops.pop()
             with contextlib.suppress(Exception):
                 stop()
-
-
-@contextlib.contextmanager
-def running(stack: DemoStack) -> Iterator[DemoStack]:
-    with stack:
-        yield stack
