@@ -228,3 +228,53 @@ def test_a_reconnect_sends_what_was_not_stored_at_once(board: Board) -> None:
     board.client.connects += 1  # the link came back
     board.agent.step(0)
     assert [d["fd"] for d in board.client.taken("doc")] == first + first
+
+
+class PacedOfd:
+    """An OFD client stand-in that wants its next step after `wait` s; counts steps and kicks."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+        self.steps = 0
+        self.kicks = 0
+
+    def step(self) -> float:
+        self.steps += 1
+        return self.wait
+
+    def kick(self) -> None:
+        self.kicks += 1
+
+    def events(self) -> list[dict[str, Any]]:
+        return []
+
+    def status(self) -> dict[str, Any]:
+        return {"state": "idle", "unsent": 0}
+
+
+def _run_for(board: Board, seconds: float, tick: float = 0.1) -> None:
+    for _ in range(round(seconds / tick)):
+        board.rig.clock.sleep(tick)
+        board.agent.step(0)
+
+
+def test_a_busy_ofd_exchange_is_stepped_at_its_own_pace_and_an_idle_one_once_a_period(
+    board: Board,
+) -> None:
+    busy = PacedOfd(0.05)  # mid-exchange: wants to run again at once
+    board.rig.reg.ofd = busy
+    _run_for(board, 2.0)
+    assert busy.steps >= 15  # every agent round, not once a 1 s service period
+    idle = PacedOfd(60.0)  # nothing to send: the idle poll
+    board.rig.reg.ofd = idle
+    _run_for(board, 2.0)
+    assert idle.steps <= 3
+
+
+def test_a_made_document_wakes_the_ofd_client(board: Board) -> None:
+    ofd = PacedOfd(60.0)
+    board.rig.reg.ofd = ofd
+    board.send(
+        "cmd", cmd("reg-1", "registration", registration_request(), issued_at=_issued(board))
+    )
+    assert ofd.kicks >= 1
