@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 from typing import Final
 
-from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -126,12 +126,14 @@ class FiscalDocument(SQLModel, table=True):
     register_id: int = Field(foreign_key="register.id")
     company_id: int | None = Field(default=None, foreign_key="company.id")
     fn_number: str = Field(max_length=16)
-    fd_number: int
+    # BIGINT: the link allows FD and shift numbers up to 2^32 - 1 and totals up to 2^48 - 1
+    # kopecks (protocol/mqtt/schemas.py); PostgreSQL's INTEGER stops at 2^31 - 1
+    fd_number: int = Field(sa_type=BigInteger)
     doc_type: int
     operation: int | None = None
-    total: int | None = None  # kopecks
+    total: int | None = Field(default=None, sa_type=BigInteger)  # kopecks
     tax_system: int | None = None  # tag 1055 bits
-    shift_number: int | None = None
+    shift_number: int | None = Field(default=None, sa_type=BigInteger)
     fiscal_sign: str = Field(max_length=20)
     has_marking: bool = False
     issued_at: float

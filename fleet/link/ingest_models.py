@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = ["DeadLetter", "DeviceShadow", "LinkCommand", "PendingOfdAnswer", "StoredWatermark"]
@@ -37,13 +37,14 @@ class DeviceShadow(SQLModel, table=True):
     last_seen_at: float | None = None  # the last message of any kind from the register
     firmware: str | None = Field(default=None, max_length=32)
     offline_reason: str | None = Field(default=None, max_length=16)
-    seq: int | None = None  # of the applied reported state: only a newer one replaces it
+    # BIGINT where the link allows more than 2^31 - 1 (seq 2^53 - 1, FD and outbox 2^32 - 1)
+    seq: int | None = Field(default=None, sa_type=BigInteger)  # only a newer state replaces it
     reported: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     reported_at: float | None = None
     # from `reported`, as columns: which drives may hold documents the fleet lacks
     drive_fn: str | None = Field(default=None, max_length=16)
-    drive_last_fd: int | None = None
-    outbox: int | None = None
+    drive_last_fd: int | None = Field(default=None, sa_type=BigInteger)
+    outbox: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class StoredWatermark(SQLModel, table=True):
@@ -55,8 +56,8 @@ class StoredWatermark(SQLModel, table=True):
 
     fn_number: str = Field(primary_key=True, max_length=16)
     register_id: int = Field(foreign_key="register.id", index=True)
-    through: int = 0
-    highest: int = 0
+    through: int = Field(default=0, sa_type=BigInteger)  # FD numbers: up to 2^32 - 1
+    highest: int = Field(default=0, sa_type=BigInteger)
     updated_at: float
 
 
@@ -64,7 +65,7 @@ class PendingOfdAnswer(SQLModel, table=True):
     """An OFD answer that came before its document; applied when the document is stored."""
 
     fn_number: str = Field(primary_key=True, max_length=16)
-    fd_number: int = Field(primary_key=True)
+    fd_number: int = Field(primary_key=True, sa_type=BigInteger)  # up to 2^32 - 1
     status: str = Field(max_length=16)
     code: int | None = None
     answered_at: float

@@ -503,3 +503,45 @@ def test_a_lost_document_is_reported_missing_and_sent_again(
         reg.close()
         worker.close()
         cmd.close()
+
+
+def test_a_worker_that_cannot_commit_stops_and_its_successor_stores_everything(
+    engine: Engine, broker: Broker, tmp_path: Path
+) -> None:
+    """A transaction refused for no fault of the messages (here: a table gone) stops the worker
+    (on PostgreSQL from its committer thread) without acknowledging what it did not store; a
+    worker taking over the session stores it once the database is back."""
+    if broker.mosquitto is None:
+        pytest.skip("needs a private broker with persistent sessions (shared subscription)")
+    root = f"ingest-test/{uuid.uuid4().hex[:10]}"
+    names, cmd = _setup(engine, broker, 1, root, tmp_path)
+    client_id = f"fleet-ingest-{uuid.uuid4().hex[:6]}"
+    doc = {
+        "v": 1, "fn": "9999078900012345", "fd": 1, "fs": "123", "type": 1, "at": 1764316800,
+        "tlv": "EQQQADk5OTkwNzg5MDAwMTIzNDU=",  # 1041, the FN number
+    }  # fmt: skip
+    topic = f"{root}/v1/reg/{names[0]}/doc"
+    first = IngestThread(engine, broker, root, client_id)
+    second: IngestThread | None = None
+    try:
+        cmd.publish(topic, json.dumps(doc).encode())
+        assert wait_for(lambda: len(stored_docs(engine)) == 1, 15)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE storedwatermark RENAME TO storedwatermark_away")
+        for fd in (2, 3):
+            cmd.publish(topic, json.dumps({**doc, "fd": fd}).encode())
+        first.thread.join(20)
+        assert not first.thread.is_alive() and first.error is not None
+        assert "storedwatermark" in str(first.error)
+        assert len(stored_docs(engine)) == 1  # the refused transaction stored nothing
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE storedwatermark_away RENAME TO storedwatermark")
+        second = IngestThread(engine, broker, root, client_id)  # the same session
+        assert wait_for(lambda: len(stored_docs(engine)) == 3, 20), stored_docs(engine)
+        assert wait_for(lambda: any(p.get("through") == 3 for _t, p in cmd.seen), 10), cmd.seen
+        assert dead_letters(engine) == []
+    finally:
+        first.stop.set()
+        if second is not None:
+            second.close()
+        cmd.close()

@@ -66,6 +66,9 @@ class Reader:
             raise BlockingIOError
         return self.chunks.pop(0)
 
+    def close(self) -> None:
+        """paho closes its socket when the client is collected; nothing to close here."""
+
     def drain(self) -> None:
         while self.chunks:
             assert self.client._packet_read() == MQTTErrorCode.MQTT_ERR_SUCCESS
@@ -102,7 +105,7 @@ def test_a_packet_for_paho_goes_to_paho_and_a_new_connection_drops_the_old_bytes
     r.drain()
     assert acked == [7] and r.got == [] and len(r.client._rbuf) == 4  # a publish begun
     # reconnected: a new socket
-    r.client._sock = object()  # type: ignore[assignment]
+    r.client._sock = Reader(False, [])  # type: ignore[assignment]
     r.chunks = [publish("c/d", b"y", 6, 1, b"", False)]
     r.drain()
     assert r.got == [("c/d", b"y", 6, 1)]

@@ -159,3 +159,115 @@ def test_the_tlv_and_request_id_are_kept_and_a_broken_tlv_is_a_dead_letter(
         "TLV документа повреждён: смещение 25: тег 1059 длиной 9 выходит за конец документа"
         " (осталось 7 байт)",
     ]
+
+
+def test_numbers_above_int32_are_stored_not_dead_letters(engine: Engine) -> None:
+    """The link allows totals up to 2^48 - 1 and FD/shift numbers up to 2^32 - 1: PostgreSQL's
+    INTEGER refused them with a DataError that failed the whole batch (migration 0013)."""
+    store = setup(engine)
+    big_fd = 0xFFFFFFFF
+    total = (1 << 48) - 1
+    batch = [
+        msg("doc", doc(1)),
+        msg("doc", doc(2, total=(1 << 31) + 5, shift=(1 << 31) + 1)),
+        msg("doc", doc(big_fd, total=total)),
+    ]
+    out = store.apply(batch)
+    assert out == [(SERIAL, {"v": 1, "fn": FN, "through": 2, "missing": [[3, big_fd - 1]]})]
+    state = {**EXAMPLES["state"], "seq": (1 << 53) - 1, "outbox": 0xFFFFFFFF}
+    state["drive"] = {**state["drive"], "fn": FN, "last_fd": 0xFFFFFFFF}
+    store.apply([msg("ofd", {**EXAMPLES["ofd"], "fn": FN, "fd": big_fd - 1}), msg("state", state)])
+    with Session(engine) as s:
+        rows = {
+            d.fd_number: (d.total, d.shift_number)
+            for d in s.execute(select(FiscalDocument)).scalars().all()
+        }
+        assert s.execute(select(DeadLetter)).scalars().all() == []
+        assert s.execute(select(PendingOfdAnswer.fd_number)).scalars().all() == [big_fd - 1]  # type: ignore[call-overload]
+        sh = s.execute(select(DeviceShadow)).scalars().one()
+    assert rows[2] == ((1 << 31) + 5, (1 << 31) + 1)
+    assert rows[big_fd][0] == total
+    assert (sh.seq, sh.drive_last_fd, sh.outbox) == ((1 << 53) - 1, 0xFFFFFFFF, 0xFFFFFFFF)
+    assert store.stats.documents == 3 and store.stats.dead == 0
+
+
+def test_a_message_the_database_refuses_is_isolated_and_the_rest_stored(engine: Engine) -> None:
+    """A poison message (here: its register deleted while the ingest's serial cache still
+    holds it, so the insert breaks a foreign key) must not fail its batch forever."""
+    store = setup(engine)
+    gone = "0000000000000077"
+    with Session(engine) as s:
+        s.add(Register(serial=gone, created_at=1.0, company_id=None))
+        s.commit()
+    store.apply([msg("presence", EXAMPLES["presence"], serial=gone)])  # cached now
+    with engine.begin() as conn:
+        rid = conn.execute(select(Register.id).where(Register.serial == gone)).scalar_one()  # type: ignore[call-overload]
+        conn.execute(DeviceShadow.__table__.delete())  # type: ignore[attr-defined]
+        conn.execute(Register.__table__.delete().where(Register.__table__.c.id == rid))  # type: ignore[attr-defined]
+    other_fn = "9999078900099999"
+    poison = msg("doc", doc(1, fn=other_fn), serial=gone)
+    batch = [msg("doc", doc(fd)) for fd in range(1, 8)]
+    batch.insert(5, poison)
+    batches_before = store.stats.batches
+    out = store.apply(batch)
+    # the halves are stored one after another: their `stored` in order, the last the newest
+    assert out[-1] == (SERIAL, {"v": 1, "fn": FN, "through": 7})
+    assert all(serial == SERIAL for serial, _p in out)
+    with Session(engine) as s:
+        fds = s.execute(select(FiscalDocument.fd_number)).scalars().all()  # type: ignore[call-overload]
+        dead = s.execute(select(DeadLetter)).scalars().one()
+    assert sorted(fds) == [1, 2, 3, 4, 5, 6, 7]
+    assert (dead.serial, dead.kind, dead.payload) == (gone, "doc", poison.payload)
+    assert dead.reason.startswith("База данных отказала в записи: ")
+    assert store.stats.dead == 1 and store.stats.messages == 1 + 8
+    assert store.stats.batches - batches_before <= 2 * 3  # halving: ~2·log2(8), not 8
+    # the serial is looked up again: the next message of the deleted register is plainly
+    # an unknown serial, with no refused transaction
+    store.apply([msg("doc", doc(2, fn=other_fn), serial=gone)])
+    with Session(engine) as s:
+        reasons = sorted(d.reason for d in s.execute(select(DeadLetter)).scalars().all())
+    assert reasons[-1] == f"Касса с серийным номером {gone} не найдена в парке"
+
+
+def test_a_topic_with_nul_is_a_dead_letter_on_every_database(engine: Engine) -> None:
+    store = setup(engine)
+    bad = Incoming(f"{ROOT}/v1/reg/\x00/doc", b"{}", time.time())
+    assert store.apply([bad, msg("doc", doc(1))]) == [(SERIAL, {"v": 1, "fn": FN, "through": 1})]
+    with Session(engine) as s:
+        dead = s.execute(select(DeadLetter)).scalars().one()
+    assert dead.topic == f"{ROOT}/v1/reg/\ufffd/doc" and dead.payload == b"{}"
+
+
+def test_two_workers_watermark_stays_exact_when_reading_only_what_it_must(engine: Engine) -> None:
+    """A worker skips reading the documents back for a drive whose batch continues its
+    watermark and has nothing stored above it; whatever another worker (or another path)
+    stored meanwhile must still count."""
+    a = setup(engine)
+    b = Store(engine, ROOT)  # a second worker: its own caches
+
+    def through(store: Store, *fds: int) -> dict[str, Any]:
+        out = store.apply([msg("doc", doc(fd)) for fd in fds])
+        assert len(out) == 1
+        return out[0][1]
+
+    assert through(a, 1, 2) == {"v": 1, "fn": FN, "through": 2}
+    assert through(b, 3, 4) == {"v": 1, "fn": FN, "through": 4}
+    assert through(a, 5, 6) == {"v": 1, "fn": FN, "through": 6}  # no read: continues it
+    assert through(b, 8) == {"v": 1, "fn": FN, "through": 6, "missing": [[7, 7]]}
+    assert through(a, 7) == {"v": 1, "fn": FN, "through": 8}  # B's 8 counts
+    assert through(a, 9, 10) == {"v": 1, "fn": FN, "through": 10}
+    # a document stored by another path (not the ingest) above the watermark
+    with Session(engine) as s:
+        row = s.execute(select(FiscalDocument)).scalars().first()
+        assert row is not None
+        s.add(
+            FiscalDocument(
+                register_id=row.register_id, fn_number=FN, fd_number=12, doc_type=3,
+                fiscal_sign="1", issued_at=1.0, received_at=1.0,
+            )
+        )  # fmt: skip
+        s.commit()
+    # 11 continues the watermark: never above what is surely stored (12 is found next time)
+    assert through(a, 11)["through"] in (11, 12)
+    assert through(a, 13) == {"v": 1, "fn": FN, "through": 13}
+    assert through(b, 13) == {"v": 1, "fn": FN, "through": 13}  # a repeat: released again
