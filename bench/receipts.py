@@ -3,9 +3,14 @@
 The service under test is the demo's (oblako/demo_stack.py, wired by the CLI): the fleet app
 under uvicorn, the ingest, the receipts worker (routing, commands, tracking), N registers (the
 board's runtime, `run_mqtt`) on simulated drives with no wire-time emulation and HMAC-SHA-256
-fiscal signs, the simulated OFD; Mosquitto and PostgreSQL when given. All of it runs in this
-one process except the broker (and PostgreSQL), so each thread's CPU clock
-(`time.pthread_getcpuclockid`) tells what each hop costs; the broker's comes from /proc.
+fiscal signs, the simulated OFD; PostgreSQL when given, and by default a private Mosquitto with
+the project's deploy/mosquitto/mosquitto.conf (a broker on Mosquitto's default 1000-message
+queue drops the ingest's messages in the bench's bursts, and an OFD answer lost so is never
+sent again: its receipts stay "fiscalised"). The registers and their
+drives run in `--register-processes` child processes (as on real boards, each its own CPU: by
+default 2), the rest in this process, so each thread's CPU clock
+(`time.pthread_getcpuclockid`) tells what each fleet hop costs; the broker's and the register
+processes' come from /proc.
 
 Phases, each measured from the database's own timestamps (`receipt.created_at`,
 `fiscalised_at`, `confirmed_at`):
@@ -42,6 +47,8 @@ __all__ = ["HOPS", "Figures", "Service", "measure", "report"]
 
 TARGET_RATE: Final = 500.0
 TARGET_P99_S: Final = 1.0
+#: the registers' child processes: runtime, drive simulator and their MQTT clients together
+POOLS: Final = "кассы и симуляторы ФН (свои процессы)"
 
 #: thread name prefix → hop (the names the services give their threads)
 HOPS: Final = (
@@ -69,6 +76,7 @@ class Service(Protocol):
     company_id: int
     registers: int
     broker_pid: int | None  # an external broker process (Mosquitto), for its CPU
+    register_pids: list[int]  # the registers' own processes (drives and runtimes), if any
 
     def body(self, external_id: str) -> dict[str, Any]: ...
 
@@ -248,6 +256,7 @@ def measure(
 
     progress(f"насыщение: {seconds:.0f} с, {senders} клиентов API…")
     before, broker0 = _thread_cpu(), _proc_cpu(svc.broker_pid)
+    pools0 = sum(_proc_cpu(pid) for pid in svc.register_pids)
     t0 = time.time()
     _send(svc, senders, seconds, None)
     t1 = time.time()
@@ -255,6 +264,7 @@ def measure(
     fig.fiscalised_rate = _rate(svc, "fiscalised_at", t0, t1)
     fig.confirmed_rate = _rate(svc, "confirmed_at", t0, t1)
     after, broker1 = _thread_cpu(), _proc_cpu(svc.broker_pid)
+    pools1 = sum(_proc_cpu(pid) for pid in svc.register_pids)
     done = _scalar(
         svc.engine,
         "SELECT count(*) FROM receipt WHERE company_id = :c AND created_at >= :a",
@@ -264,6 +274,8 @@ def measure(
     cpu = _cpu_by_hop(before, after)
     if svc.broker_pid is not None:
         cpu["брокер MQTT"] = cpu.get("брокер MQTT", 0.0) + broker1 - broker0
+    if svc.register_pids:
+        cpu[POOLS] = pools1 - pools0
     cpu.pop("прочее", None)
     fig.cpu_us = {k: v / max(int(done or 0), 1) * 1e6 for k, v in cpu.items()}
 

@@ -17,7 +17,11 @@
 #   out      presence (retained; the last will says offline), state on change and every
 #            state_every_s, one `doc` per document from the outbox, `ofd` per OFD answer.
 #
-# step(timeout_s) does one round; run() loops. Everything is on the injected clock.
+# step(timeout_s) does one round; run() loops, waiting in the client until a message arrives
+# or the next duty is due (next_wait: the service period, the periodic state), not on a fixed
+# short poll: an idle register wakes once a service period. The drive's status is read again
+# only when something may have changed it (a command, a document the service made, an OFD
+# answer, an error) and before the periodic state. Everything is on the injected clock.
 import binascii
 import json
 
@@ -295,6 +299,17 @@ class Agent:
 
     # ---- the loop --------------------------------------------------------------------------
 
+    def next_wait(self, cap_s: float) -> float:
+        """Seconds until the next periodic duty (service, state), at most cap_s; 0 when due."""
+        now = self.clock.monotonic()
+        due = min(
+            self._service_at + self.service_every_s,
+            self._state_at + self.state_every_s,
+        )
+        # a state left dirty (disconnected, the drive busy) waits for the next service too:
+        # the round after a message publishes it at once, and a retry must not spin
+        return max(0.0, min(cap_s, due - now))
+
     def step(self, timeout_s: float = 0.1) -> None:
         """One round: messages, then periodic duties, then what is due to send."""
         self.client.poll(timeout_s)
@@ -317,8 +332,7 @@ class Agent:
             try:
                 out = self.reg.service()
             except RegisterError:
-                out = {}
-            self._st = None
+                out = {"errors": ["service"]}
             wait = out.get("ofd")
             if isinstance(wait, (int, float)) and not isinstance(wait, bool):
                 if wait < self.service_every_s:
@@ -326,14 +340,20 @@ class Agent:
                     # due after `wait`, not after a whole service period (one piece a period
                     # made each document take seconds)
                     self._service_at = now - self.service_every_s + max(wait, 0.0)
-            for ev in out.get("ofd_events") or []:
+            events = out.get("ofd_events") or []
+            for ev in events:
                 self._ofd_event(ev)
             if out.get("shift_documents") or out.get("settled"):
                 self._state_dirty = True
+            if events or out.get("shift_documents") or out.get("settled") or out.get("errors"):
+                self._st = None  # the drive may have changed (its last FD, its warnings)
         if not self.client.connected:
             return
         try:
-            if self._state_dirty or now - self._state_at >= self.state_every_s:
+            if now - self._state_at >= self.state_every_s:
+                self._st = None  # the periodic state reads the drive afresh
+                self.publish_state()
+            elif self._state_dirty:
                 self.publish_state()
             self.publish_documents()
         except RegisterError:
@@ -371,8 +391,9 @@ class Agent:
             self._publish(link.OFD, out)
         self._state_dirty = True
 
-    def run(self, stop: "Any" = None) -> None:
-        """step() until stop() is true (or a reboot is asked for)."""
+    def run(self, stop: "Any" = None, idle_s: float = 0.5) -> None:
+        """step() until stop() is true (or a reboot is asked for), each waiting for a message
+        until the next duty is due, at most idle_s (how soon stop() is noticed)."""
         while not self.reboot_requested and (stop is None or not stop()):
-            self.step()
+            self.step(self.next_wait(idle_s))
         self.client.close()

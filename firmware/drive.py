@@ -102,6 +102,7 @@ _ENQ_UNSAFE = b"\x07\x46\x47\xb7"
 _FRAME_START = const(0x04)  # MSG_START, §1.2
 _MAX_FRAME = const(1030)  # start + LEN(2) + code + 1024 data + CRC(2), §1.2
 _RX_CHUNK = const(256)  # bytes asked of the transport per read
+_WAIT_S = 0.05  # the longest sleep in transport.wait(): the idle hook runs at least this often
 _DRAIN_READS = const(64)  # reads of stale input before a request, at most
 _WRITE_STALLS = const(1000)  # zero-byte writes in a row before the link is declared dead
 _WARNING_BIT = const(0x80)  # §1.3
@@ -348,6 +349,11 @@ class FiscalDrive:
         self.idle = None  # type: Callable[[], None] | None
         self.idle_s = idle_s
         self.settle_s = settle_s
+        # a transport that can sleep until input arrives (select() on CPython, select.poll()
+        # on a board's UART): wait(seconds) -> True when bytes are there. Without it the
+        # answer is polled every poll_s, which costs a register's CPU 500 wake-ups a second
+        # per command in flight (bench: oblako bench receipts, docs/benchmarks.md)
+        self._wait = getattr(transport, "wait", None)
         self.warning = False
         self.answer = 0
         self.fn12 = False
@@ -433,10 +439,13 @@ class FiscalDrive:
         crc_before = framer.crc_errors
         deadline = clock.monotonic() + timeout
         heard = None  # when the last byte came
+        wait = self._wait
+        woke = False
         while True:
             n = self._read(code)
             now = clock.monotonic()
             if n:
+                woke = False
                 frames = framer.feed(self._rx_mv[:n])
                 if frames:
                     return frames[0]  # more frames are duplicates: the next drain drops them
@@ -451,7 +460,10 @@ class FiscalDrive:
             if not n:
                 if self.idle is not None:
                     self.idle()  # e.g. the MQTT keepalive while a long command runs
-                clock.sleep(self.poll_s)
+                # after a wake-up that brought nothing (a closed link reads as ready), sleep
+                woke = not woke and wait is not None and wait(min(_WAIT_S, deadline - now))
+                if not woke:
+                    clock.sleep(self.poll_s)  # (on a simulated clock: time moves here)
 
     def _transact(self, code: int, frame: memoryview) -> tuple:
         # Send a request frame; return the answer frame (answer byte, data). §1.1, §1.10.

@@ -22,6 +22,7 @@ from fleet.billing import api as billing_api
 from fleet.billing import pages as billing_pages
 from fleet.bookings import api as bookings_api
 from fleet.bookings import pages as bookings_pages
+from fleet.console import pages as console_pages
 from fleet.contract import api as contract_api
 from fleet.contract import pages as contract_pages
 from fleet.core.clock import Clock, SystemClock
@@ -39,6 +40,7 @@ from fleet.notify import api as notify_api
 from fleet.notify import pages as notify_pages
 from fleet.notify.delivery import mail_job
 from fleet.receipts import api as receipts_api
+from fleet.receipts.runner import start_receipts_thread
 from fleet.receipts_cabinet import pages as receipts_cabinet_pages
 from fleet.receipts_import import pages as receipts_import_pages
 from fleet.registers import api as registers_api
@@ -47,6 +49,8 @@ from fleet.registration import api as registration_api
 from fleet.registration import lifecycle_api as registration_lifecycle_api
 from fleet.registration import lifecycle_pages as registration_lifecycle_pages
 from fleet.registration import pages as registration_pages
+from fleet.registration.gateway import HttpFnsGateway
+from fleet.registration.jobs import report_job as registration_report_job
 from fleet.stores import api as stores_api
 from fleet.stores import pages as stores_pages
 from fleet.web import pages as web_pages
@@ -107,6 +111,7 @@ def create_app(
                 *SCHEDULE,
                 forecast_job(settings.drive_lead_days),
                 mail_job(state.mailer, settings.base_url),
+                registration_report_job(HttpFnsGateway(settings.fns_url)),
             )
             runner = JobRunner(state.engine, state.clock, jobs, lease_s=settings.job_lease_s)
             worker = threading.Thread(
@@ -116,12 +121,24 @@ def create_app(
                 daemon=True,
             )
             worker.start()
+        receipts: threading.Thread | None = None
+        if settings.mqtt_url and settings.run_receipts:
+            receipts = start_receipts_thread(
+                state.engine,
+                settings.mqtt_url,
+                settings.mqtt_root,
+                stop,
+                clock=state.clock,
+                poll_s=settings.receipts_poll_s,
+            )
         try:
             yield
         finally:
             stop.set()
             if worker is not None:
                 worker.join(timeout=30)
+            if receipts is not None:
+                receipts.join(timeout=30)
 
     app = FastAPI(
         title="Облако: кабинет клиента и управление парком касс",
@@ -165,4 +182,5 @@ def create_app(
     app.include_router(drives_pages.router)
     app.include_router(notify_api.router)
     app.include_router(notify_pages.router)
+    app.include_router(console_pages.router)
     return app

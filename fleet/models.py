@@ -16,9 +16,18 @@ from fleet.billing.models import (
     Tariff,
 )
 from fleet.bookings.models import Booking
+from fleet.console.models import Alarm, AlarmWatch, ConsoleCommand, DeadRegister
 from fleet.contract.models import OfferAcceptance
+from fleet.delivery.models import DeliveryAttempt
 from fleet.documents.models import FiscalDocument
-from fleet.drives.models import Drive, DriveForecast, DrivePurchase, DriveReport, DriveReportInbox
+from fleet.drives.models import (
+    Drive,
+    DriveForecast,
+    DrivePurchase,
+    DriveReport,
+    DriveReportInbox,
+    DriveRollup,
+)
 from fleet.jobs.models import Job
 from fleet.link.command_models import SentCommand
 from fleet.link.ingest_models import (
@@ -36,6 +45,7 @@ from fleet.receipts.models import (
     Receipt,
     ReceiptPart,
     RoutingProfile,
+    RoutingUsage,
 )
 from fleet.receipts_cabinet.models import ReceiptFacts, ReceiptFactsMark
 from fleet.receipts_import.models import ImportedPayment
@@ -44,6 +54,8 @@ from fleet.registration.models import PowerOfAttorney, RegistrationApplication, 
 from fleet.stores.models import Store
 
 __all__ = [
+    "Alarm",
+    "AlarmWatch",
     "ApiToken",
     "AuditLog",
     "AuthSession",
@@ -53,13 +65,17 @@ __all__ = [
     "CallbackSettings",
     "CardPayment",
     "Company",
+    "ConsoleCommand",
     "DeadLetter",
+    "DeadRegister",
+    "DeliveryAttempt",
     "DeviceShadow",
     "Drive",
     "DriveForecast",
     "DrivePurchase",
     "DriveReport",
     "DriveReportInbox",
+    "DriveRollup",
     "EmailToken",
     "FiscalDocument",
     "ImportedPayment",
@@ -86,6 +102,7 @@ __all__ = [
     "Role",
     "RoleFolder",
     "RoutingProfile",
+    "RoutingUsage",
     "SentCommand",
     "SignInThrottle",
     "Store",

@@ -7,7 +7,9 @@ be wrapped in a `TracingTransport` that records each chunk with a timestamp.
 
 from __future__ import annotations
 
+import io
 import json
+import select
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -58,10 +60,15 @@ class SerialTransport:
 
     def readinto(self, buf: bytearray) -> int | None:
         try:
+            if not self.blocking:
+                # with time-out 0, read(n) returns what is there, up to n, at once (a
+                # socket:// port's in_waiting says only 0 or 1: asking for that read a
+                # 500-byte answer a byte per call)
+                data = self.port.read(len(buf))
+                buf[: len(data)] = data
+                return len(data)
             waiting = self.port.in_waiting
             if not waiting:
-                if not self.blocking:
-                    return 0
                 first = self.port.read(1)
                 if not first:
                     return 0
@@ -78,6 +85,19 @@ class SerialTransport:
             return got
         except (serial.SerialException, OSError) as e:
             raise HilLinkError(f"read from {self.url} failed: {e}") from e
+
+    def wait(self, timeout_s: float) -> bool:
+        """Sleep until bytes arrive or `timeout_s` passes; True when bytes are waiting.
+        (FiscalDrive waits for an answer here instead of polling; a port with no file
+        descriptor, such as loop://, answers at once and the driver polls as before.)"""
+        try:
+            if self.port.in_waiting:
+                return True
+            fd = self.port.fileno()
+        except (serial.SerialException, OSError, AttributeError, io.UnsupportedOperation):
+            return False
+        ready, _, _ = select.select([fd], [], [], timeout_s)
+        return bool(ready)
 
     def close(self) -> None:
         """Close the port."""

@@ -730,6 +730,23 @@ def bench_cabinet(
         raise typer.Exit(1)
 
 
+@bench_app.command("fleet")
+def bench_fleet(
+    database_url: Annotated[
+        str, typer.Option(help="a PostgreSQL server (a throwaway database is made on it)")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    registers: Annotated[int, typer.Option(help="registers reporting their state")] = 10_000,
+    n: Annotated[int, typer.Option("-n", help="requests per console page")] = 100,
+) -> None:
+    """The operator console over a reporting fleet: ingest, alarm latency, page p95."""
+    from bench.console import print_table, run
+
+    result = run(database_url, registers, n=n)
+    print_table(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 @bench_app.command("receipts")
 def bench_receipts(
     registers: Annotated[int, typer.Option(help="simulated registers")] = 50,
@@ -739,8 +756,16 @@ def bench_receipts(
         str | None, typer.Option(help="PostgreSQL server (a throwaway database is made on it)")
     ] = "postgresql://postgres@127.0.0.1:5432/postgres",
     mqtt_url: Annotated[
-        str | None, typer.Option(help="Mosquitto; empty for the embedded broker")
-    ] = "mqtt://127.0.0.1:1883",
+        str | None,
+        typer.Option(
+            help="a broker; default: a private Mosquitto with deploy/mosquitto/mosquitto.conf "
+            "(a broker on Mosquitto's default queue limit drops the fleet's messages in a "
+            "burst); empty for the embedded broker"
+        ),
+    ] = None,
+    register_processes: Annotated[
+        int, typer.Option(help="child processes for the registers (0: threads of the fleet's)")
+    ] = 2,
 ) -> None:
     """Receipts end to end (API → register → drive → ingest → OFD): rate, latency, CPU/hop."""
     import tempfile
@@ -749,35 +774,44 @@ def bench_receipts(
     from rich.console import Console
     from rich.table import Table
 
+    from bench.ingest import _Mosquitto
     from bench.receipts import measure, report
     from oblako.demo_fleet import BenchService, prepare
     from oblako.demo_stack import DemoStack, drop_database
 
     console = Console()
     name = f"oblako_bench_{uuid.uuid4().hex[:8]}"
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        DemoStack(
-            Path(tmp),
-            registers=registers,
-            port=0,
-            database_url=database_url or None,
-            mqtt_url=mqtt_url or None,
-            database_name=name,
-        ) as stack,
-    ):
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = None
+        if mqtt_url is None:
+            password = uuid.uuid4().hex
+            (Path(tmp) / "broker").mkdir()
+            broker = _Mosquitto(Path(tmp) / "broker", "fleet-bench", password)
+            mqtt_url = f"mqtt://fleet-bench:{password}@127.0.0.1:{broker.port}"
         try:
-            account = prepare(stack, console, registers, instant=True)
-            with console.status("…") as status:
-                fig = measure(
-                    BenchService(stack, account),
-                    seconds=seconds,
-                    senders=senders,
-                    progress=status.update,
-                )
+            with DemoStack(
+                Path(tmp) / "stack",
+                registers=registers,
+                port=0,
+                database_url=database_url or None,
+                mqtt_url=mqtt_url or None,
+                database_name=name,
+            ) as stack:
+                try:
+                    account = prepare(
+                        stack, console, registers, instant=True, processes=register_processes
+                    )
+                    svc = BenchService(stack, account)
+                    if broker is not None:
+                        svc.broker_pid = broker.proc.pid
+                    with console.status("…") as status:
+                        fig = measure(svc, seconds=seconds, senders=senders, progress=status.update)
+                finally:
+                    stack.close()
+                    drop_database(database_url, name)
         finally:
-            stack.close()
-            drop_database(database_url, name)
+            if broker is not None:
+                broker.stop()
     table = Table(title=f"Чеки от API до ОФД: {registers} касс, {fig.database}")
     for col in ("что", "значение", "сравнение"):
         table.add_column(col)

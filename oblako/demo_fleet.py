@@ -29,9 +29,10 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from fleet.core.clock import SystemClock
-from fleet.link.commands import enqueue
 from fleet.link.ingest_models import DeviceShadow, LinkCommand
 from fleet.receipts.models import Receipt
+from fleet.registration import report
+from fleet.registration.models import RegistrationApplication
 from oblako import demo_seed
 from oblako.demo_stack import DEMO_DB, DemoStack, StartError
 
@@ -124,27 +125,21 @@ def _result(stack: DemoStack, register_id: int, request_id: str) -> dict[str, An
 
 
 def register_all(stack: DemoStack, account: demo_seed.DemoAccount, console: Console) -> None:
-    """Each register makes its registration report; the FNS gets the report's requisites."""
+    """Each register makes the registration report the cabinet ordered when the RNM came; the
+    FNS gets the report's requisites."""
     assert stack.engine is not None
     clock = SystemClock()
     ids = account.register_ids
     _wait(lambda: _online(stack, ids), 30, "Кассы не вышли на связь с брокером за 30 с")
-    rids = {}
     with Session(stack.engine) as s:
-        for rid, serial in zip(ids, account.serials, strict=True):
-            request_id = f"reg-{uuid.uuid4().hex[:12]}"
-            rids[rid] = request_id
-            body = demo_seed.registration_request(serial, account.rnms[rid], request_id)
-            enqueue(
-                s,
-                clock,
-                register_id=rid,
-                serial=serial,
-                request_id=request_id,
-                action="registration",
-                body=body,
-            )
-        s.commit()
+        rids = {
+            row.register_id: report.request_id(row)
+            for row in s.scalars(
+                select(RegistrationApplication).where(
+                    RegistrationApplication.register_id.in_(ids)  # type: ignore[attr-defined]
+                )
+            ).all()
+        }
     for rid, serial in zip(ids, account.serials, strict=True):
         _wait(
             lambda rid=rid: _result(stack, rid, rids[rid]) is not None,
@@ -156,16 +151,7 @@ def register_all(stack: DemoStack, account: demo_seed.DemoAccount, console: Cons
         if result["status"] != "made":
             raise DemoError(f"Касса {serial} не зарегистрировалась: {result}")
         with Session(stack.engine) as s:
-            demo_seed.finish_registration(
-                s,
-                clock,
-                account,
-                rid,
-                stack.settings.fns_url,
-                fd_number=int(result["fd"]),
-                fiscal_sign=str(result["fp"]),
-                at=clock.wall(),
-            )
+            demo_seed.finish_registration(s, clock, account, rid, stack.settings.fns_url)
         console.print(
             f"  касса {serial}: РНМ {account.rnms[rid]}, отчёт о регистрации ФД {result['fd']}"
         )
@@ -223,10 +209,16 @@ def run_fleet_demo(
 
 
 def prepare(
-    stack: DemoStack, console: Console, registers: int, *, instant: bool = False
+    stack: DemoStack,
+    console: Console,
+    registers: int,
+    *,
+    instant: bool = False,
+    processes: int = 0,
 ) -> demo_seed.DemoAccount:
     """Seed the client, start the ingest, the registers and the receipts worker, and
-    register every register; the account made. `instant`: drives without wire time."""
+    register every register; the account made. `instant`: drives without wire time;
+    `processes`: the registers in that many child processes (0: threads of this one)."""
     assert stack.engine is not None
     db = "PostgreSQL" if stack.engine.dialect.name == "postgresql" else "SQLite"
     broker = "Mosquitto" if stack.mqtt_url_env else "встроенный брокер MQTT"
@@ -243,7 +235,7 @@ def prepare(
             ca=stack.ca,
         )
     stack.start_ingest()
-    stack.start_registers(account.serials, account.fn_numbers, instant=instant)
+    stack.start_registers(account.serials, account.fn_numbers, instant=instant, processes=processes)
     stack.start_receipts()
     console.print(f"Регистрация {registers} касс в ФНС (симулятор):")
     register_all(stack, account, console)
@@ -328,6 +320,7 @@ class BenchService:
         self.company_id = account.company_id
         self.registers = len(account.register_ids)
         self.broker_pid = _broker_pid(stack)
+        self.register_pids = list(stack.register_pids)
         self._rng = random.Random(1)
 
     def body(self, external_id: str) -> dict[str, Any]:

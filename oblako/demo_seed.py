@@ -5,13 +5,12 @@ Oblako and a client company (ООО «Ромашка») with a confirmed user, t
 hardware in the operator's inventory, a booking of N registers paid from a topped-up balance,
 a store, an API token for the integrator, and each register's registration application filled
 and signed with a test КЭП (protocol/kep/testca.py), sent to the simulated tax service, which
-assigns the RNM. The register then makes its registration report (a command over MQTT, done by
-the demo), and `finish_registration` sends the report's requisites to the tax service.
+assigns the RNM. The cabinet then orders the register's registration report (a command over
+MQTT), and `finish_registration` sends the report's requisites to the tax service.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
@@ -38,9 +37,10 @@ from fleet.registers.models import Register
 from fleet.registration import service as registration
 from fleet.registration.application import Address, ApplicationForm
 from fleet.registration.gateway import HttpFnsGateway
+from fleet.registration.models import ApplicationStatus
 from protocol.kep.testca import TestCa
 
-__all__ = ["DemoAccount", "finish_registration", "registration_request", "seed"]
+__all__ = ["DemoAccount", "finish_registration", "seed"]
 
 PASSWORD = "oblako-demo-2026"
 CLIENT_EMAIL = "demo@romashka.ru"
@@ -233,53 +233,26 @@ def _admin_role(session: Session, principal: Principal) -> int:
     return role.id
 
 
-def registration_request(serial: str, rnm: str, request_id: str) -> dict[str, object]:
-    """The register's registration command (docs/register.md), from the application's data."""
-    return {
-        "id": request_id,
-        "kind": "registration",
-        "inn": CLIENT_INN,
-        "rnm": rnm,
-        "kkt_serial": serial,
-        "tax_systems": list(TAX_SYSTEMS),
-        "modes": ["internet"],
-        "ofd_inn": OFD_INN,
-        # the drive's text is CP866, which has no guillemets
-        "ofd_name": _cp866(OFD_NAME),
-        "user_name": _cp866(CLIENT_NAME),
-        "address": ADDRESS_TEXT,
-        "place": PLACE,
-        "sender_email": "noreply@romashka.ru",
-        "fns_site": "www.nalog.gov.ru",
-        "cashier": CASHIER,
-    }
-
-
-def _cp866(text: str) -> str:
-    return text.replace("«", '"').replace("»", '"')
-
-
 def finish_registration(
     session: Session,
     clock: Clock,
     account: DemoAccount,
     register_id: int,
     fns_url: str,
-    *,
-    fd_number: int,
-    fiscal_sign: str,
-    at: float,
 ) -> None:
-    """Send the registration report's requisites; the FNS registers the register."""
+    """Send the FNS the requisites of the registration report the register made (the cabinet
+    ordered it when the RNM came, `fleet.registration.report`); the FNS registers the register.
+    Nothing to do when the cabinet's job has sent them already."""
     user = session.get(User, account.user_id)
     assert user is not None
-    registration.send_report(
+    principal = principal_for_user(session, user)
+    state = registration.get_state(session=session, principal=principal, register_id=register_id)
+    if state.status is not ApplicationStatus.RNM_ASSIGNED:
+        return
+    registration.collect_report(
         session=session,
         clock=clock,
-        principal=principal_for_user(session, user),
+        principal=principal,
         register_id=register_id,
         gateway=HttpFnsGateway(fns_url),
-        fd_number=fd_number,
-        fiscal_sign=fiscal_sign,
-        date=dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="minutes"),
     )

@@ -11,8 +11,11 @@ on it. Everything runs in threads of one process so Ctrl-C stops it all.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -164,6 +167,7 @@ class DemoStack:
         self.root = f"demo-{uuid.uuid4().hex[:8]}" if mqtt_url else "oblako"
         self.ca = TestCa()
         self.registers: list[DemoRegister] = []
+        self.register_pids: list[int] = []  # child processes of start_registers(processes=)
         self._stops: list[Callable[[], None]] = []
         self._ingest_stop = threading.Event()
         self._receipts: tuple[threading.Event, threading.Thread] | None = None
@@ -299,10 +303,19 @@ class DemoStack:
             self._receipts = None
 
     def start_registers(
-        self, serials: list[str], fn_numbers: list[str], *, instant: bool = False
+        self,
+        serials: list[str],
+        fn_numbers: list[str],
+        *,
+        instant: bool = False,
+        processes: int = 0,
     ) -> None:
         """One simulated drive and register runtime per serial, connected to the broker;
-        `instant`: no wire or processing time emulated on the drives (the bench)."""
+        `instant`: no wire or processing time emulated on the drives (the bench);
+        `processes`: in that many child processes (oblako/register_pool.py), not threads."""
+        if processes > 0:
+            self._start_register_pools(serials, fn_numbers, instant, processes)
+            return
         timing = LinkTiming(default_latency=0.0) if instant else None
         for serial, fn in zip(serials, fn_numbers, strict=True):
             d = self.base / "registers" / serial
@@ -322,6 +335,50 @@ class DemoStack:
             reg.server.__enter__()
             self._run_register(reg)
             self.registers.append(reg)
+
+    def _start_register_pools(
+        self, serials: list[str], fn_numbers: list[str], instant: bool, processes: int
+    ) -> None:
+        ofd = f"{self.ofd_address[0]}:{self.ofd_address[1]}"
+        pairs = list(zip(serials, fn_numbers, strict=True))
+        for k in range(min(processes, len(pairs))):
+            mine = pairs[k::processes]
+            spec = {
+                "host": self.host,
+                "ofd": ofd,
+                "mqtt_url": self.mqtt_url,
+                "root": self.root,
+                "firmware": FIRMWARE,
+                "instant": instant,
+                "registers": [
+                    {"serial": s, "fn": fn, "dir": str(self.base / "registers" / s)}
+                    for s, fn in mine
+                ],
+            }
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "oblako.register_pool"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(json.dumps(spec) + "\n")
+            proc.stdin.flush()
+            if proc.stdout.readline().strip() != "ready":
+                proc.kill()
+                raise StartError("Процесс симулированных касс не запустился")
+            self.register_pids.append(proc.pid)
+
+            def stop(proc: subprocess.Popen[str] = proc) -> None:
+                with contextlib.suppress(OSError):
+                    if proc.stdin is not None:
+                        proc.stdin.close()  # EOF: the pool stops its registers
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+            self._stops.append(stop)
 
     def _run_register(self, reg: DemoRegister) -> None:
         ofd = f"{self.ofd_address[0]}:{self.ofd_address[1]}"

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     #: Run the scheduled-job loop inside the app (each worker may; the DB lock keeps it once).
     run_jobs: bool = True
     job_poll_s: float = 10.0
+    #: The fleet's broker (`mqtt://fleet-ingest:PASSWORD@host:port`): with it the app also runs
+    #: the receipts worker (routing, commands, statuses, callbacks; fleet/receipts/runner.py).
+    mqtt_url: str | None = None
+    mqtt_root: str = "oblako"
+    run_receipts: bool = True
+    receipts_poll_s: float = 0.05
     job_lease_s: float = 300.0
     session_ttl_s: float = 14 * 24 * 3600.0
     confirm_ttl_s: float = 3 * 24 * 3600.0
@@ -58,6 +64,8 @@ class Settings(BaseSettings):
     #: Registration: the accredited CAs' root certificates (paths, comma-separated; DER or PEM)
     #: that a КЭП must chain to, and the tax service's gateway (`oblako sim fns` in development).
     kep_trusted_roots: str = ""
+    #: their lists of revoked certificates (CRL files or http(s) URLs, comma-separated; DER or PEM)
+    kep_crls: str = ""
     fns_url: str = "http://127.0.0.1:8200"
     #: Drives: days before min(expiry, memory full) by which a drive must be replaced (delivery
     #: of a new drive and the re-registration).

@@ -1,18 +1,21 @@
 """The replacement forecast: a least-squares line through each drive's memory history, in SQL.
 
-Per drive the forecast row keeps the running sums n, Σx, Σy, Σxy, Σx² over (day, used %). The
+Per drive the forecast row keeps the sums n, Σx, Σy, Σxy, Σx² over (day, used %). The
 fitted line reaches 100 % on day
 
     x̄ + (100 − ȳ) · (nΣx² − (Σx)²) / (nΣxy − ΣxΣy)        (when the slope is positive)
 
 and the drive must be replaced by ``min(expiry as reported, that day) − lead``.
 
-* `fold` (incremental): the inbox's new reports change the sums by their own contributions
-  only (a day already in the history adds just its increase), so the work is O(new reports),
-  and only the drives with new reports are touched. Set-based SQL, no per-row Python.
-* `rebuild` (from scratch): one GROUP BY over the whole history.
+The sums come from the rollups `fleet.drives.rollup.absorb` keeps as the reports arrive (a day
+already in the history adds just its increase); the forecast never reads the raw history.
 
-Both run the same SQL on PostgreSQL and SQLite (CTE + ``UPDATE ... FROM``, SQLite ≥ 3.33).
+* `fold` (incremental): the pending sums of the drives that reported move into their sums;
+  O(drives that reported), one set-based statement, no per-row Python.
+* `rebuild` (from scratch): one GROUP BY over the per-period rollups (~13 rows a drive a year).
+
+Both run on PostgreSQL and SQLite (``UPDATE ... FROM``, SQLite ≥ 3.33); PostgreSQL-only
+refinements (``LEAST``, a parallel temporary table, a lock) say why where they are used.
 """
 
 from __future__ import annotations
@@ -73,7 +76,18 @@ def dates_sql(
         f"CASE WHEN {n} >= 2 AND {n} * {sxy} - {sx} * {sy} > 0 THEN CASE WHEN {days_left} < "
         f"{_HORIZON_DAYS} THEN {_floor(conn, full)} END END"
     )
-    # the expression is repeated (SET clauses cannot see each other's new values)
+    if conn.dialect.name == "postgresql":
+        # the same with days_left computed once (beyond the horizon LEAST gives the horizon,
+        # which NULLIF makes NULL): a fold evaluates this for 100k rows
+        bounded = f"NULLIF(LEAST({days_left}, {_HORIZON_DAYS}), {_HORIZON_DAYS})"
+        full_day = (
+            f"CASE WHEN {n} >= 2 AND {n} * {sxy} - {sx} * {sy} > 0 THEN "
+            f"{_floor(conn, f'(CAST({sx} AS {f}) / {n} + {bounded})')} END"
+        )
+        # PostgreSQL's LEAST skips NULLs: the earlier of the two, or the one known
+        return full_day, f"LEAST({expires}, {full_day}) - :lead"
+    # SQLite's min() is NULL when either is: the expression is repeated (SET clauses cannot
+    # see each other's new values)
     replace = (
         f"CASE WHEN {expires} IS NULL AND ({full_day}) IS NULL THEN NULL "
         f"WHEN {expires} IS NULL THEN ({full_day}) - :lead "
@@ -89,147 +103,89 @@ def derived_sql(conn: Connection, **exprs: str) -> str:
     return f"full_day = {full_day}, replace_by = {replace}"
 
 
-def _upsert_sql(conn: Connection, batch: str) -> str:
-    """The fold as one statement: the new (drive, day) figures from ``batch`` (a CTE named
-    batch with drive_id, day, used_pct, expires_day), the history rows they add, and each
-    drive's forecast row inserted or grown by their contributions, dates included."""
-    t = "driveforecast"
-    grown = {
-        "n": f"({t}.n + excluded.n)",
-        "sx": f"({t}.sx + excluded.sx)",
-        "sy": f"({t}.sy + excluded.sy)",
-        "sxy": f"({t}.sxy + excluded.sxy)",
-        "sxx": f"({t}.sxx + excluded.sxx)",
-        "expires": f"COALESCE(excluded.expires_day, {t}.expires_day)",
-    }
-    fresh = {
-        "n": "g.dn",
-        "sx": "g.dsx",
-        "sy": "g.dsy",
-        "sxy": "g.dsxy",
-        "sxx": "g.dsxx",
-        "expires": "g.expires_day",
-    }
-    newer = f"({t}.last_day IS NULL OR excluded.last_day >= {t}.last_day)"
-    full_new, replace_new = dates_sql(conn, **fresh)
-    return (
-        f"WITH {batch}, "
-        "nw AS (SELECT drive_id, day, MAX(used_pct) AS y, MAX(expires_day) AS e "
-        "  FROM batch GROUP BY drive_id, day), "
-        "d AS (SELECT nw.drive_id, nw.day AS x, nw.y, nw.e, "
-        "  CASE WHEN r.used_pct IS NULL THEN 1 ELSE 0 END AS fresh, "
-        "  CASE WHEN r.used_pct IS NULL THEN nw.y WHEN nw.y > r.used_pct "
-        "       THEN nw.y - r.used_pct ELSE 0 END AS dy "
-        "  FROM nw LEFT JOIN drivereport r ON r.day = nw.day AND r.drive_id = nw.drive_id), "
-        "g AS (SELECT d.drive_id, SUM(fresh) AS dn, SUM(fresh * x) AS dsx, "
-        "  SUM(fresh * x * x) AS dsxx, SUM(dy) AS dsy, SUM(x * dy) AS dsxy, "
-        "  MAX(x) AS top_day, MAX(y) AS top_pct, MAX(e) AS expires_day "
-        "  FROM d GROUP BY d.drive_id) "
-        "{history}"
-        f"INSERT INTO {t} (drive_id, company_id, n, sx, sy, sxy, sxx, last_day, last_pct, "
-        "  expires_day, full_day, replace_by, updated_at) "
-        "SELECT g.drive_id, dr.company_id, g.dn, g.dsx, g.dsy, g.dsxy, g.dsxx, g.top_day, "
-        f"  g.top_pct, g.expires_day, {full_new}, {replace_new}, :now "
-        "FROM g JOIN drive dr ON dr.id = g.drive_id WHERE true "
-        "ON CONFLICT (drive_id) DO UPDATE SET "
-        f"  n = {grown['n']}, sx = {grown['sx']}, sy = {grown['sy']}, sxy = {grown['sxy']}, "
-        f"  sxx = {grown['sxx']}, expires_day = {grown['expires']}, "
-        "  company_id = excluded.company_id, "
-        f"  last_pct = CASE WHEN {newer} THEN excluded.last_pct ELSE {t}.last_pct END, "
-        f"  last_day = CASE WHEN {newer} THEN excluded.last_day ELSE {t}.last_day END, "
-        f"  {derived_sql(conn, **grown)}, updated_at = :now"
-    )
-
-
-_HISTORY: Final = (
-    "INSERT INTO drivereport (day, drive_id, used_pct) "
-    "SELECT day, drive_id, MAX(used_pct) FROM batch GROUP BY day, drive_id "
-    "ON CONFLICT (day, drive_id) DO UPDATE SET used_pct = CASE "
-    "WHEN excluded.used_pct > drivereport.used_pct THEN excluded.used_pct "
-    "ELSE drivereport.used_pct END"
-)
-
-
 def fold(session: Session, clock: Clock, *, lead_days: int = DEFAULT_LEAD_DAYS) -> int:
-    """Fold the inbox into the history and the sums; returns the drives updated. No commit.
+    """Move the pending sums (`fleet.drives.rollup.absorb`) into the sums of the drives that
+    reported and recompute their dates; returns the drives updated. No commit.
 
-    Each reporting drive's row is written once: its sums grow by the new reports'
-    contributions (a day already in the history adds just its increase) and its dates are
-    computed from the new sums in the same statement. A drive's expiry does not move, and its
-    memory never empties, so the batch's latest figure is its highest.
-
-    On PostgreSQL it is one statement whose first step deletes the inbox rows it folds
-    (``DELETE ... RETURNING`` in a CTE): every part sees the same snapshot, so a report
-    committed meanwhile is neither lost nor counted twice. SQLite (no DML in a CTE) runs the
-    parts in turn, safe because its writers are serialised for the whole transaction.
-    """
-    conn = session.connection()
-    params = {"lead": lead_days, "now": clock.wall()}
-    if conn.dialect.name == "postgresql":
-        _tune(conn)
-        batch = (
-            "batch AS (DELETE FROM drivereportinbox RETURNING drive_id, day, used_pct, expires_day)"
-        )
-        sql = _upsert_sql(conn, batch).replace("{history}", f", hist AS ({_HISTORY}) ")
-        return int(conn.execute(text(sql), params).rowcount)
-    hi = conn.execute(text("SELECT MAX(id) FROM drivereportinbox")).scalar()
-    if hi is None:
-        return 0
-    batch = (
-        "batch AS (SELECT drive_id, day, used_pct, expires_day FROM drivereportinbox "
-        "WHERE id <= :hi)"
-    )
-    p = {"hi": hi}
-    changed = conn.execute(
-        text("SELECT COUNT(DISTINCT drive_id) FROM drivereportinbox WHERE id <= :hi"), p
-    ).scalar_one()
-    conn.execute(text(_upsert_sql(conn, batch).replace("{history}", "")), {**p, **params})
-    conn.execute(text(f"WITH {batch} {_HISTORY}"), p)
-    conn.execute(text("DELETE FROM drivereportinbox WHERE id <= :hi"), p)
-    return int(changed)
-
-
-def rebuild(session: Session, clock: Clock, *, lead_days: int = DEFAULT_LEAD_DAYS) -> int:
-    """Recompute every drive's sums and dates from the whole history, then fold the inbox.
-
-    One GROUP BY over the history and one upsert that also computes the dates (each drive's
-    row written once). Keeps each drive's reported expiry and the notifications already raised.
-    The memory of a drive never empties, so the latest day's figure is the history's maximum.
-    Returns the drives recomputed. No commit.
+    One UPDATE of the pending rows only (O(drives that reported); neither the history nor the
+    rollups are read), each written once. Every new value is computed from the row itself, so
+    on PostgreSQL a row a concurrent `absorb` changed is re-read after its lock and nothing is
+    lost or counted twice.
     """
     conn = session.connection()
     _tune(conn)
-    cols = {
+    new = {
+        "n": "(n + pn)",
+        "sx": "(sx + psx)",
+        "sy": "(sy + psy)",
+        "sxy": "(sxy + psxy)",
+        "sxx": "(sxx + psxx)",
+        "expires": "expires_day",
+    }
+    return int(
+        conn.execute(
+            text(
+                f"UPDATE driveforecast SET n = {new['n']}, sx = {new['sx']}, sy = {new['sy']}, "
+                f"  sxy = {new['sxy']}, sxx = {new['sxx']}, pn = 0, psx = 0, psy = 0, "
+                f"  psxy = 0, psxx = 0, pending = false, {derived_sql(conn, **new)}, "
+                "  updated_at = :now WHERE pending"
+            ),
+            {"lead": lead_days, "now": clock.wall()},
+        ).rowcount
+    )
+
+
+def rebuild(session: Session, clock: Clock, *, lead_days: int = DEFAULT_LEAD_DAYS) -> int:
+    """Recompute every drive's sums and dates from the rollups; returns the drives. No commit.
+
+    A GROUP BY over the rollups (~13 rows a drive a year; the raw history is not read), then one
+    UPDATE from it, each drive's row written once. The pending sums are in the rollups already,
+    so they are cleared. On PostgreSQL the rollups are locked against writers first (SHARE): a
+    batch absorbed meanwhile would be in the pending sums but not in this snapshot's rollups;
+    and the GROUP BY fills a temporary table, because PostgreSQL runs no part of an UPDATE in
+    parallel but does a CREATE TABLE AS (half the time on two cores). Keeps the notifications
+    already raised, and a drive's expiry when its rollups have none. Every drive with rollups
+    has its row (`fleet.drives.rollup.absorb` makes it).
+    """
+    conn = session.connection()
+    _tune(conn)
+    f = _float(conn)
+
+    def total(column: str) -> str:
+        # PostgreSQL sums BIGINT as NUMERIC (slow); doubles add these integers exactly (each
+        # total < 2⁵³: Σx² of a drive grows by ~6e8 a day), so sum doubles and cast back
+        return f"CAST(SUM(CAST({column} AS {f})) AS BIGINT) AS {column}"
+
+    totals = (
+        "SELECT drive_id, CAST(SUM(n) AS INTEGER) AS n, "
+        f"  {total('sx')}, {total('sy')}, {total('sxy')}, {total('sxx')}, "
+        "  MAX(top_day) AS last_day, MAX(top_pct) AS last_pct, "
+        "  MAX(expires_day) AS expires_day FROM driverollup GROUP BY drive_id"
+    )
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE driverollup IN SHARE MODE"))
+        conn.execute(text(f"CREATE TEMPORARY TABLE forecast_totals ON COMMIT DROP AS {totals}"))
+        source = "forecast_totals"
+    else:
+        source = f"({totals})"
+    g = {
         "n": "g.n",
         "sx": "g.sx",
         "sy": "g.sy",
         "sxy": "g.sxy",
         "sxx": "g.sxx",
-        "expires": "f.expires_day",
+        "expires": "COALESCE(g.expires_day, driveforecast.expires_day)",
     }
-    full_day, replace_by = dates_sql(conn, **cols)
     changed = conn.execute(
         text(
-            "INSERT INTO driveforecast (drive_id, company_id, n, sx, sy, sxy, sxx, "
-            "  last_day, last_pct, full_day, replace_by, updated_at) "
-            "SELECT g.drive_id, d.company_id, g.n, g.sx, g.sy, g.sxy, g.sxx, g.last_day, "
-            f"  g.last_pct, {full_day}, {replace_by}, :now "
-            "FROM (SELECT drive_id, COUNT(*) AS n, SUM(day) AS sx, SUM(used_pct) AS sy, "
-            "  SUM(day * used_pct) AS sxy, SUM(day * day) AS sxx, MAX(day) AS last_day, "
-            "  MAX(used_pct) AS last_pct FROM drivereport GROUP BY drive_id) g "
-            "JOIN drive d ON d.id = g.drive_id "
-            "LEFT JOIN driveforecast f ON f.drive_id = g.drive_id WHERE true "
-            "ON CONFLICT (drive_id) DO UPDATE SET company_id = excluded.company_id, "
-            "  n = excluded.n, sx = excluded.sx, sy = excluded.sy, sxy = excluded.sxy, "
-            "  sxx = excluded.sxx, last_day = excluded.last_day, last_pct = excluded.last_pct, "
-            "  full_day = excluded.full_day, replace_by = excluded.replace_by, "
-            "  updated_at = excluded.updated_at"
+            "UPDATE driveforecast SET n = g.n, sx = g.sx, sy = g.sy, sxy = g.sxy, "
+            "  sxx = g.sxx, pn = 0, psx = 0, psy = 0, psxy = 0, psxx = 0, "
+            "  pending = false, last_day = g.last_day, last_pct = g.last_pct, "
+            f"  expires_day = {g['expires']}, {derived_sql(conn, **g)}, updated_at = :now "
+            f"FROM {source} g WHERE driveforecast.drive_id = g.drive_id"
         ),
         {"lead": lead_days, "now": clock.wall()},
     ).rowcount
-    if changed < 0:  # Python's sqlite3 gives no rowcount for INSERT ... SELECT with a join
-        changed = conn.execute(
-            text("SELECT COUNT(DISTINCT drive_id) FROM drivereport")
-        ).scalar_one()
-    fold(session, clock, lead_days=lead_days)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("DROP TABLE forecast_totals"))  # a second rebuild in this transaction
     return int(changed)

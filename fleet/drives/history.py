@@ -1,8 +1,9 @@
 """The daily history of reported memory use: one day's reports in, shadows copied in.
 
-Reports land in ``drivereportinbox``; `fleet.drives.forecast.fold` moves them into the history
-and the running sums. A day reported twice keeps its highest figure (a drive's memory never
-empties), so copying the same shadow again changes nothing.
+Reports land in ``drivereportinbox`` and `fleet.drives.rollup.absorb` moves them at once into the
+history, the per-period rollups and the pending deltas (`fleet.drives.forecast.fold` adds those
+to the forecast). A day reported twice keeps its highest figure (a drive's memory never empties),
+so copying the same shadow again changes nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlmodel import Session, col
 from fleet.core.clock import Clock
 from fleet.drives.exceptions import InvalidReportError
 from fleet.drives.models import Drive, DriveReportInbox
+from fleet.drives.rollup import absorb
 from fleet.link.ingest_models import DeviceShadow
 from fleet.link.shadow import upsert
 from fleet.registers.models import Register
@@ -70,7 +72,8 @@ def _check(reports: Sequence[DayReport]) -> None:
 
 
 def record_reports(session: Session, clock: Clock, reports: Sequence[DayReport]) -> int:
-    """Record a day's reports (any number of drives); returns how many. Does not commit.
+    """Record a day's reports (any number of drives) into the history and the rollups; returns
+    how many. Does not commit.
 
     Bad input (a wrong number, a percentage out of range) is refused before anything is written.
     """
@@ -130,6 +133,7 @@ def record_reports(session: Session, clock: Clock, reports: Sequence[DayReport])
             for r in reports
         ],
     )
+    absorb(session)
     return len(reports)
 
 

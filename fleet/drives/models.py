@@ -1,7 +1,9 @@
 """Drive tables: the drives seen, their daily memory history, the forecast sums, purchases.
 
 Days are integers: days since 1970-01-01 (UTC). The history is narrow on purpose (a year of
-100k drives is 36.5M rows): ``(drive_id, day, used_pct)``.
+100k drives is 36.5M rows): ``(drive_id, day, used_pct)``. The forecast never scans it: it reads
+the per-period rollups (`DriveRollup`, ~13 rows a drive a year) and the pending contributions
+kept on each forecast row, both written as the reports arrive (see `fleet.drives.rollup`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,19 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Integer, SmallInteger
 from sqlmodel import Field, SQLModel
 
-__all__ = ["Drive", "DriveForecast", "DrivePurchase", "DriveReport", "DriveReportInbox"]
+__all__ = [
+    "ROLLUP_DAYS",
+    "Drive",
+    "DriveForecast",
+    "DrivePurchase",
+    "DriveReport",
+    "DriveReportInbox",
+    "DriveRollup",
+]
+
+#: the rollup period: day numbers ``period * ROLLUP_DAYS … + ROLLUP_DAYS − 1`` (a fixed length,
+#: so both databases compute the period with one integer division)
+ROLLUP_DAYS = 30
 
 
 class Drive(SQLModel, table=True):
@@ -54,6 +68,26 @@ class DriveReportInbox(SQLModel, table=True):
     expires_day: int | None = None
 
 
+class DriveRollup(SQLModel, table=True):
+    """A drive's least-squares sufficient statistics over one period of its history.
+
+    Over the period's days x (absolute day numbers) with the day's highest figure y: n, Σx, Σy,
+    Σxy, Σx²; plus the period's last day and highest figure and the latest expiry reported.
+    Summed over a drive's periods they are exactly the sums over its whole history (integers).
+    """
+
+    drive_id: int = Field(primary_key=True)
+    period: int = Field(primary_key=True)  # day // ROLLUP_DAYS
+    n: int = 0
+    sx: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    sy: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    sxy: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    sxx: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    top_day: int
+    top_pct: int
+    expires_day: int | None = None
+
+
 class DriveForecast(SQLModel, table=True):
     """Per drive: the least-squares running sums over (day, used_pct) and what they give.
 
@@ -63,7 +97,8 @@ class DriveForecast(SQLModel, table=True):
 
     # No index besides the key, and pages half empty: a fold rewrites every drive that
     # reported, and unindexed columns with room on the page let PostgreSQL update in place
-    # (HOT). The schedule reads the rows by drive id.
+    # (HOT). The schedule reads the rows by drive id; the fold finds the pending ones by a
+    # scan (an index on ``pending`` would make every update non-HOT).
     __table_args__ = {"postgresql_with": {"fillfactor": 50}}
 
     drive_id: int = Field(primary_key=True, foreign_key="drive.id")
@@ -81,6 +116,14 @@ class DriveForecast(SQLModel, table=True):
     #: the smallest notification threshold (days before replace_by) already raised
     notified_days: int | None = None
     updated_at: float | None = None
+    # What reports added since the last fold (`fleet.drives.rollup.absorb`); the fold moves
+    # them into the sums and recomputes the dates of these rows only.
+    pending: bool = False
+    pn: int = 0
+    psx: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    psy: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    psxy: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    psxx: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
 
 class DrivePurchase(SQLModel, table=True):

@@ -83,11 +83,18 @@ def create(
         ),
     ],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    store_id: Annotated[
+        int | None,
+        Query(
+            description="Торговая точка: чек пробьёт только касса этой точки "
+            "(её адрес и часовой пояс)"
+        ),
+    ] = None,
 ) -> Any:
     """Create a receipt (201), or return the one this request repeats (200)."""
     try:
         rec, created = service.create_receipt(
-            session, p, body, idempotency_key=idempotency_key, clock=state.clock
+            session, p, body, idempotency_key=idempotency_key, clock=state.clock, store_id=store_id
         )
     except InvalidReceiptError as e:
         return JSONResponse(
@@ -148,7 +155,8 @@ def queue(
     p: Annotated[Principal, need(Permission.RECEIPTS_VIEW)],
     group_by: GroupBy = "register",
 ) -> list[QueueGroup]:
-    """The company's receipts waiting and queued per register (or folder), with the lag."""
+    """The company's receipts waiting and queued per register (or folder, or store), with the
+    lag."""
     rows = queue_depth(
         session.connection(), state.clock.wall(), company_id=p.company_id, group_by=group_by
     )
@@ -195,6 +203,6 @@ def operator_queue(
     _p: Annotated[Principal, need(Permission.OPERATOR_FLEET)],
     group_by: GroupBy = "company",
 ) -> list[QueueGroup]:
-    """Every company's receipts waiting and queued, by company, register or folder."""
+    """Every company's receipts waiting and queued, by company, register, folder or store."""
     rows = queue_depth(session.connection(), state.clock.wall(), group_by=group_by)
     return [QueueGroup(**r) for r in rows]

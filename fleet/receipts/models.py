@@ -23,6 +23,7 @@ __all__ = [
     "ReceiptPart",
     "ReceiptStatus",
     "RoutingProfile",
+    "RoutingUsage",
 ]
 
 
@@ -102,6 +103,9 @@ class ReceiptPart(SQLModel, table=True):
     register_id: int | None = Field(default=None, foreign_key="register.id")
     # the register the sender chose (the cabinet's manual form): routed only there
     pinned_register_id: int | None = Field(default=None, foreign_key="register.id")
+    # the company's store (point of sale) the receipt names: only that store's registers,
+    # registered at its address and in its time zone, may make it
+    store_id: int | None = Field(default=None, foreign_key="store.id")
     # registers that answered "not executed" for this part: it never goes back to them
     tried: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     routed_at: float | None = None
@@ -127,6 +131,16 @@ class RoutingProfile(SQLModel, table=True):
     inn: str = Field(max_length=12, index=True)
     profile: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     updated_at: float
+
+
+class RoutingUsage(SQLModel, table=True):
+    """Parts routed to a register in a Moscow month (``YYYY-MM``), against its tariff's
+    receipts quota: raised by routing in the assigning transaction, lowered when a part comes
+    back unmade ("not executed", refused, expired), so it counts what was made or is in flight."""
+
+    register_id: int = Field(primary_key=True, foreign_key="register.id")
+    period: str = Field(primary_key=True, max_length=7)
+    routed: int = 0
 
 
 class CallbackSettings(SQLModel, table=True):

@@ -4,7 +4,13 @@
 hardware (a serial), on a tariff and not in arrears this Moscow month, whose routing profile
 (fleet/receipts/models.py RoutingProfile: the registration's INN, FFD version, tax systems and
 usage flags) names the company's INN and passes the shared `check()` for this request — the
-same rules the register applies, so a part is never sent where it would be refused.
+same rules the register applies, so a part is never sent where it would be refused. The
+shared rules run on the register's own local day (its store's time zone; Moscow without a
+store): dated rules such as VAT rates change at its midnight, not Moscow's. A part that names
+a store goes only to that store's registers (registered at its address, in its time zone); a
+part that names a place of settlement (1187) only to registers registered there (profile
+`place` or `address`), or with no registered place. A register whose tariff's receipts quota
+for this Moscow month is used up (fleet/receipts/quota.py) takes no more.
 **Can take**: online (presence), the drive in the fiscal phase without its critical-error flag
 (30h byte 4 bit 7), the clock trusted (the runtime refuses documents otherwise), fewer than
 `max_inflight` parts in flight. Among those, the least loaded (parts queued on it), then the
@@ -27,21 +33,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Table, and_, bindparam, func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from fleet.accounts.models import Company
-from fleet.billing.models import RegisterPeriod
+from fleet.billing.models import RegisterPeriod, Tariff
 from fleet.core.clock import Clock
 from fleet.link.commands import DEFAULT_TTL_S, command_row, enqueue_rows
 from fleet.link.ingest_models import DeviceShadow
-from fleet.receipts.models import ReceiptPart, ReceiptStatus, RoutingProfile
+from fleet.receipts.models import ReceiptPart, ReceiptStatus, RoutingProfile, RoutingUsage
+from fleet.receipts.quota import add_usage, period_of
 from fleet.receipts.status import refresh
 from fleet.registers.models import Register, RegisterState
+from fleet.stores.models import Store
 from protocol.portable import receipt as schema
 
 __all__ = ["Candidate", "RouteStats", "candidates", "route"]
@@ -56,6 +66,10 @@ _PROFILE: Table = RoutingProfile.__table__  # type: ignore[attr-defined]
 _COMPANY: Table = Company.__table__  # type: ignore[attr-defined]
 _SHADOW: Table = DeviceShadow.__table__  # type: ignore[attr-defined]
 _PERIOD: Table = RegisterPeriod.__table__  # type: ignore[attr-defined]
+_STORE: Table = Store.__table__  # type: ignore[attr-defined]
+_TARIFF: Table = Tariff.__table__  # type: ignore[attr-defined]
+_USAGE: Table = RoutingUsage.__table__  # type: ignore[attr-defined]
+MOSCOW: Final = "Europe/Moscow"
 
 
 @dataclass
@@ -69,6 +83,16 @@ class Candidate:
     ready: bool  # online, drive healthy, clock trusted
     why_not: str  # in Russian, when not ready
     load: int = 0
+    store_id: int | None = None
+    timezone: str = MOSCOW  # its store's (IANA): the register's local day
+    quota: int | None = None  # its tariff's receipts a month; None: unlimited
+    used: int = 0  # parts routed to it this Moscow month (RoutingUsage)
+    places: frozenset[str] = frozenset()  # registered 1187 and 1009, normalised
+    profile_key: str = ""  # the profile as canonical JSON: one check per part and profile
+
+    def local_now(self, now: float) -> str:
+        """`now` as the register's local time (ISO), the `now` its shared check runs on."""
+        return dt.datetime.fromtimestamp(now, _zone(self.timezone)).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -79,6 +103,34 @@ class RouteStats:
     waiting: int = 0  # matched, but no register could take them now
     unroutable: int = 0  # no register matches: failed
     by_register: dict[int, int] = field(default_factory=dict)
+
+
+_ZONES: dict[str, dt.tzinfo] = {}
+
+
+def _zone(name: str) -> dt.tzinfo:
+    zone = _ZONES.get(name)
+    if zone is None:
+        try:
+            zone = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):  # the stores module checks names on input
+            zone = MSK
+        _ZONES[name] = zone
+    return zone
+
+
+_SCHEME = re.compile(r"^[a-z]+://")
+
+
+def normal_place(place: Any) -> str:
+    """A place of settlement or address compared loosely: case, spaces, a URL's scheme and
+    trailing slash do not matter ("https://Shop.ru/" is "shop.ru")."""
+    text = " ".join(str(place).split()).casefold()
+    return _SCHEME.sub("", text).rstrip("/")
+
+
+def _places(profile: dict[str, Any]) -> frozenset[str]:
+    return frozenset(normal_place(profile[k]) for k in ("place", "address") if profile.get(k))
 
 
 def _health(shadow: Any) -> str:
@@ -117,14 +169,19 @@ def candidates(conn: Connection, company_ids: set[int], now: float) -> dict[int,
         )
         .exists()
     )
+    month = _PERIOD.alias("month")
     rows = conn.execute(
         select(
             _REG.c.id,
             _REG.c.serial,
             _REG.c.company_id,
+            _REG.c.store_id,
             _PROFILE.c.profile,
             _SHADOW.c.online,
             _SHADOW.c.reported,
+            _STORE.c.timezone,
+            _TARIFF.c.receipts_quota,
+            _USAGE.c.routed,
         )
         .select_from(
             _REG.join(_PROFILE, _PROFILE.c.register_id == _REG.c.id)
@@ -132,6 +189,16 @@ def candidates(conn: Connection, company_ids: set[int], now: float) -> dict[int,
                 _COMPANY, and_(_COMPANY.c.id == _REG.c.company_id, _COMPANY.c.inn == _PROFILE.c.inn)
             )
             .outerjoin(_SHADOW, _SHADOW.c.register_id == _REG.c.id)
+            .outerjoin(_STORE, _STORE.c.id == _REG.c.store_id)
+            .outerjoin(
+                month,
+                and_(month.c.register_id == _REG.c.id, month.c.period == period),
+            )
+            # the tariff in force: this month's billed one, else the register's current one
+            .outerjoin(
+                _TARIFF, _TARIFF.c.code == func.coalesce(month.c.tariff_code, _REG.c.tariff_code)
+            )
+            .outerjoin(_USAGE, and_(_USAGE.c.register_id == _REG.c.id, _USAGE.c.period == period))
         )
         .where(
             _REG.c.company_id.in_(sorted(company_ids)),
@@ -161,9 +228,37 @@ def candidates(conn: Connection, company_ids: set[int], now: float) -> dict[int,
                 ready=not why,
                 why_not=why,
                 load=int(loads.get(r.id, 0)),
+                store_id=r.store_id,
+                timezone=r.timezone or MOSCOW,
+                quota=r.receipts_quota,
+                used=int(r.routed or 0),
+                places=_places(r.profile),
+                profile_key=json.dumps(r.profile, sort_keys=True),
             )
         )
     return out
+
+
+def _refusal(
+    p: Any, c: Candidate, now: float, verdicts: dict[tuple[int, str, str], list[Any]]
+) -> tuple[str, bool]:
+    """Why register `c` cannot make part `p` ('' when it can), and whether the reason is only
+    its used-up quota. The shared check runs once per part, profile and local day."""
+    if p.store_id is not None and c.store_id != p.store_id:
+        return "касса другой торговой точки", False
+    place = (p.request or {}).get("place")
+    if place and c.places and normal_place(place) not in c.places:
+        return f"касса зарегистрирована не для места расчётов «{place}»", False
+    local = c.local_now(now)
+    key = (p.id, c.profile_key, local[:10])
+    if key not in verdicts:
+        verdicts[key] = schema.check(p.request, c.profile, local)[1]
+    errs = verdicts[key]
+    if errs:
+        return f"{errs[0][0] or 'чек'} — {errs[0][2]}", False
+    if c.quota is not None and c.used >= c.quota:
+        return f"исчерпана квота тарифа: {c.quota} чеков в месяц", True
+    return "", False
 
 
 def _lock(conn: Connection) -> None:
@@ -184,7 +279,6 @@ def route(
     """One routing pass over up to `limit` accepted parts (oldest first), in one transaction."""
     stats = RouteStats()
     now = clock.wall()
-    day = dt.datetime.fromtimestamp(now, MSK).isoformat(timespec="seconds")
     with engine.connect() as probe:  # most passes find nothing: no write lock for those
         if (
             probe.execute(
@@ -207,23 +301,24 @@ def route(
         if not parts:
             return stats
         regs = candidates(conn, {p.company_id for p in parts}, now)
-        verdicts: dict[tuple[int, str], list[tuple[str, str, str]]] = {}
+        verdicts: dict[tuple[int, str, str], list[tuple[str, str, str]]] = {}
         touched: set[int] = set()
         assigned: list[dict[str, Any]] = []
         commands: list[dict[str, Any]] = []
+        usage: dict[tuple[int, str], int] = defaultdict(int)
+        period = period_of(now)
         for p in parts:
             tried = set(p.tried or [])
             matching: list[Candidate] = []
             reasons: list[str] = []
+            quota_only = True
             for c in regs.get(p.company_id, []):
                 if p.pinned_register_id is not None and c.register_id != p.pinned_register_id:
                     continue
-                key = (p.id, json.dumps(c.profile, sort_keys=True))
-                if key not in verdicts:
-                    verdicts[key] = schema.check(p.request, c.profile, day)[1]
-                errs = verdicts[key]
-                if errs:
-                    reasons.append(f"касса {c.serial}: {errs[0][0] or 'чек'} — {errs[0][2]}")
+                why, by_quota = _refusal(p, c, now, verdicts)
+                if why:
+                    reasons.append(f"касса {c.serial}: {why}")
+                    quota_only = quota_only and by_quota
                 else:
                     matching.append(c)
             if not matching:
@@ -238,7 +333,8 @@ def route(
                     .values(
                         status=ReceiptStatus.FAILED.value,
                         failure=f"Нет подходящей кассы: {why}"[:500],
-                        retryable=False,
+                        # a used-up quota passes with the month or a larger tariff
+                        retryable=bool(reasons) and quota_only,
                         updated_at=now,
                     )
                 )
@@ -264,6 +360,8 @@ def route(
                 )
             )
             best.load += 1
+            best.used += 1
+            usage[(best.register_id, period)] += 1
             stats.routed += 1
             stats.by_register[best.register_id] = stats.by_register.get(best.register_id, 0) + 1
             touched.add(p.receipt_id)
@@ -285,5 +383,6 @@ def route(
                 assigned,
             )
             enqueue_rows(conn, commands)
+            add_usage(conn, usage)
         refresh(conn, touched, now)
     return stats

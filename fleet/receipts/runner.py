@@ -2,9 +2,11 @@
 
 `ReceiptWorker.step()` runs one pass of each (each its own short transaction); `run()` loops
 every `poll_s` (50 ms by default, so a receipt waits at most that long between the ingest's
-commit of its result and its status). `oblako fleet receipts run --mqtt URL` serves it with a
-paho publisher; any number of workers may run against one PostgreSQL database (routing and
-sending lock rows with SKIP LOCKED; on SQLite, writers are serialised).
+commit of its result and its status). `oblako fleet serve` runs it in a thread of the app
+when the broker is configured (`FLEET_MQTT_URL`; `start_receipts_thread` from the app's
+lifespan); `oblako fleet receipts run --mqtt URL` serves it alone with a paho publisher. Any
+number of workers may run against one PostgreSQL database (routing and sending lock rows with
+SKIP LOCKED; on SQLite, writers are serialised).
 """
 
 from __future__ import annotations
@@ -29,7 +31,13 @@ from fleet.receipts.routing import route
 from fleet.receipts.tracker import track
 from protocol.portable import link
 
-__all__ = ["PahoPublisher", "ReceiptWorker", "WorkerStats", "run_receipts"]
+__all__ = [
+    "PahoPublisher",
+    "ReceiptWorker",
+    "WorkerStats",
+    "run_receipts",
+    "start_receipts_thread",
+]
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +147,12 @@ def run_receipts(
     stop: threading.Event | None = None,
     poll_s: float = 0.05,
     quiet_s: float = 5.0,
+    clock: Clock | None = None,
 ) -> WorkerStats:
     """`oblako fleet receipts run`: serve until `stop` is set; the totals at the end."""
     engine = make_engine(database) if isinstance(database, str) else database
     publisher = PahoPublisher(mqtt_url)
-    worker = ReceiptWorker(engine, publisher, root=root, quiet_s=quiet_s)
+    worker = ReceiptWorker(engine, publisher, clock, root=root, quiet_s=quiet_s)
     try:
         worker.run(stop or threading.Event(), poll_s)
     finally:
@@ -152,3 +161,27 @@ def run_receipts(
         if isinstance(database, str):
             engine.dispose()
     return worker.stats
+
+
+def start_receipts_thread(
+    engine: Engine,
+    mqtt_url: str,
+    root: str,
+    stop: threading.Event,
+    *,
+    clock: Clock | None = None,
+    poll_s: float = 0.05,
+) -> threading.Thread:
+    """The worker in a daemon thread named "receipts" (the app's lifespan starts it and sets
+    `stop` at shutdown); a bad broker URL raises ValueError here, before the thread starts."""
+    broker_url(mqtt_url)
+
+    def work() -> None:
+        try:
+            run_receipts(engine, mqtt_url, root, stop=stop, poll_s=poll_s, clock=clock)
+        except Exception:  # logged: the app goes on serving the API and the cabinet
+            log.exception("receipts worker stopped")
+
+    thread = threading.Thread(target=work, name="receipts", daemon=True)
+    thread.start()
+    return thread

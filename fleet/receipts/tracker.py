@@ -21,20 +21,23 @@ when the sender has stopped sending it and the register's last word has stood fo
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Table, and_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy.engine import Connection, Engine
 
 from fleet.core.clock import Clock
 from fleet.documents.models import FiscalDocument, OfdStatus
 from fleet.link.command_models import CommandStatus, SentCommand
 from fleet.link.ingest_models import LinkCommand
 from fleet.receipts.models import ReceiptPart, ReceiptStatus
+from fleet.receipts.quota import add_usage, period_of
 from fleet.receipts.status import refresh
 
-__all__ = ["TrackStats", "track"]
+__all__ = ["TrackStats", "not_executed", "track"]
 
 MAX_ROUTES: Final = 3
 _PART: Table = ReceiptPart.__table__  # type: ignore[attr-defined]
@@ -85,6 +88,7 @@ def track(
                 _PART.c.tried,
                 _PART.c.request_id,
                 _PART.c.request,
+                _PART.c.routed_at,
                 _LINK.c.ack_status,
                 _LINK.c.ack_errors,
                 _LINK.c.result_status,
@@ -116,17 +120,32 @@ def track(
             .order_by(_PART.c.id)
             .limit(limit)
         ).all()
+        # one executemany per kind of change (the columns it sets), not a statement a part
+        batches: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        unmade: dict[tuple[int, str], int] = defaultdict(int)
         for r in rows:
             values = _decide(r, now, quiet_s, max_routes, stats)
             if values is None:
                 continue
             values["updated_at"] = now
-            conn.execute(
-                update(_PART)
-                .where(_PART.c.id == r.id, _PART.c.status == ReceiptStatus.QUEUED.value)
-                .values(**values)
+            batches[tuple(sorted(values))].append(
+                {"pid": r.id, **{f"v_{k}": v for k, v in values.items()}}
             )
             touched.add(r.receipt_id)
+            if values["status"] != ReceiptStatus.FISCALISED.value:
+                # nothing was made there: the part no longer counts against its quota
+                unmade[(r.register_id, period_of(r.routed_at or now))] -= 1
+        for columns, params in batches.items():
+            conn.execute(
+                update(_PART)
+                .where(
+                    _PART.c.id == bindparam("pid"),
+                    _PART.c.status == ReceiptStatus.QUEUED.value,
+                )
+                .values({c: bindparam(f"v_{c}", type_=_PART.c[c].type) for c in columns}),
+                params,
+            )
+        add_usage(conn, unmade)
         confirmed = conn.execute(
             select(_PART.c.id, _PART.c.receipt_id, _DOCS.c.ofd_status)
             .select_from(
@@ -153,6 +172,80 @@ def track(
             conn.execute(update(_PART).where(_PART.c.id == c.id).values(**values))
             touched.add(c.receipt_id)
         refresh(conn, touched, now)
+    return stats
+
+
+def _reroute(r: Any, why: str, max_routes: int, stats: TrackStats) -> dict[str, Any]:
+    """ "Not executed" on r.register_id: back to routing under a new id, or failed (retryable)
+    after `max_routes` registers."""
+    tried = [*list(r.tried or []), r.register_id]
+    if len(tried) >= max_routes:
+        stats.failed += 1
+        return {
+            "status": ReceiptStatus.FAILED.value,
+            "failure": f"Не пробит за {len(tried)} попытки: {why}"[:500],
+            "retryable": True,
+        }
+    stats.rerouted += 1
+    # a new request id: the register that failed it never sees the old id again, and the
+    # next register's journal and answers are keyed apart from the first's
+    rid = f"{r.request_id.split('.')[0]}.{len(tried)}"
+    return {
+        "status": ReceiptStatus.ACCEPTED.value,
+        "register_id": None,
+        "routed_at": None,
+        "tried": tried,
+        "request_id": rid,
+        "request": {**r.request, "id": rid},
+        "failure": why,
+    }
+
+
+def not_executed(
+    conn: Connection,
+    register_id: int,
+    part_ids: Iterable[int],
+    now: float,
+    why: str,
+    *,
+    max_routes: int = MAX_ROUTES,
+) -> TrackStats:
+    """Parts queued on `register_id` that it is known not to have made (an operator declared it
+    dead and its drive's archive proves it: fleet/console/dead.py) move as a "not executed"
+    answer moves them: the register joins `tried`, a new request id, back to routing (or
+    failed after `max_routes`); their quota places are given back and the receipts' statuses
+    follow. Parts no longer queued there are left alone. In the caller's transaction."""
+    stats = TrackStats()
+    ids = sorted(set(part_ids))
+    if not ids:
+        return stats
+    rows = conn.execute(
+        select(
+            _PART.c.id,
+            _PART.c.receipt_id,
+            _PART.c.register_id,
+            _PART.c.tried,
+            _PART.c.request_id,
+            _PART.c.request,
+            _PART.c.routed_at,
+        ).where(
+            _PART.c.id.in_(ids),
+            _PART.c.register_id == register_id,
+            _PART.c.status == ReceiptStatus.QUEUED.value,
+        )
+    ).all()
+    unmade: dict[tuple[int, str], int] = defaultdict(int)
+    for r in rows:
+        values = _reroute(r, why, max_routes, stats)
+        values["updated_at"] = now
+        conn.execute(
+            update(_PART)
+            .where(_PART.c.id == r.id, _PART.c.status == ReceiptStatus.QUEUED.value)
+            .values(**values)
+        )
+        unmade[(register_id, period_of(r.routed_at or now))] -= 1
+    add_usage(conn, unmade)
+    refresh(conn, {r.receipt_id for r in rows}, now)
     return stats
 
 
@@ -184,27 +277,7 @@ def _decide(
         if now - (r.sent_at or 0) < quiet_s:
             return None  # a re-sent copy may still be on its way (the sender stops once the
             # answer is stored; its last send is `sent_at` on the fleet's clock): wait
-        tried = [*list(r.tried or []), r.register_id]
-        if len(tried) >= max_routes:
-            stats.failed += 1
-            return {
-                "status": ReceiptStatus.FAILED.value,
-                "failure": f"Не пробит за {len(tried)} попытки: {why}"[:500],
-                "retryable": True,
-            }
-        stats.rerouted += 1
-        # a new request id: the register that failed it never sees the old id again, and the
-        # next register's journal and answers are keyed apart from the first's
-        rid = f"{r.request_id.split('.')[0]}.{len(tried)}"
-        return {
-            "status": ReceiptStatus.ACCEPTED.value,
-            "register_id": None,
-            "routed_at": None,
-            "tried": tried,
-            "request_id": rid,
-            "request": {**r.request, "id": rid},
-            "failure": why,
-        }
+        return _reroute(r, why, max_routes, stats)
     if r.result_status is not None:
         return None  # "unknown": the register settles it with its drive and reports again
     if r.ack_status == "rejected":

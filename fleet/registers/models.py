@@ -25,6 +25,7 @@ class RegisterState(StrEnum):
     REREGISTRATION = "reregistration"
     DRIVE_REPLACEMENT = "drive_replacement"
     DEREGISTERED = "deregistered"
+    DEAD = "dead"  # declared dead by an operator (fleet/console/dead.py): never routed to
 
 
 STATE_LABEL: Final[dict[RegisterState, str]] = {
@@ -39,6 +40,7 @@ STATE_LABEL: Final[dict[RegisterState, str]] = {
     RegisterState.REREGISTRATION: "Перерегистрация",
     RegisterState.DRIVE_REPLACEMENT: "Замена фискального накопителя",
     RegisterState.DEREGISTERED: "Снята с учёта",
+    RegisterState.DEAD: "Неисправна, выведена из работы",
 }
 
 NEXT_STEP: Final[dict[RegisterState, str]] = {
@@ -53,6 +55,7 @@ NEXT_STEP: Final[dict[RegisterState, str]] = {
     RegisterState.REREGISTRATION: "Сформируйте отчёт об изменении параметров регистрации",
     RegisterState.DRIVE_REPLACEMENT: "Закройте архив старого накопителя и перерегистрируйте кассу",
     RegisterState.DEREGISTERED: "Действий не требуется",
+    RegisterState.DEAD: "Её чеки переданы другим кассам; открыта касса на замену",
 }
 
 

@@ -79,6 +79,7 @@ def post_signature(
             register_id=register_id,
             signature=body.signature.encode("ascii", "replace"),
             trusted_roots=config.trusted_roots,
+            crls=config.crls,
             gateway=config.gateway,
         )
     )

@@ -23,6 +23,7 @@ from fleet.core.clock import Clock
 from fleet.registration.exceptions import InvalidPoaError, InvalidSignatureError
 from fleet.registration.models import PowerOfAttorney
 from fleet.registration.poa import Poa, allows_kkt, parse_poa
+from fleet.registration.revocation import Crl, check_not_revoked
 from protocol.errors import KepError
 from protocol.kep.verify import verify
 from protocol.kep.x509 import CertInfo
@@ -55,9 +56,10 @@ def upload_poa(
     xml: bytes,
     signature: bytes,
     trusted_roots: Sequence[bytes],
+    crls: Sequence[Crl] = (),
 ) -> PowerOfAttorney:
-    """Check the МЧД (the head's signature, the principal = the company, the dates, a power
-    over cash registers) and keep it for the company."""
+    """Check the МЧД (the head's signature — not by a revoked certificate —, the principal = the
+    company, the dates, a power over cash registers) and keep it for the company."""
     now = clock.wall()
     poa = parse_poa(xml)
     try:
@@ -66,6 +68,7 @@ def upload_poa(
         raise InvalidPoaError(
             "Подпись доверенности не принята", fields={"poa_signature": str(exc)}
         ) from exc
+    check_not_revoked(verified, crls, field="poa_signature")
     if not is_head(verified.certificate, company):
         raise InvalidPoaError(
             "Доверенность подписана не руководителем",

@@ -1,7 +1,8 @@
 """Where the registration's trusted roots and FNS gateway come from.
 
 Read from settings (``FLEET_KEP_TRUSTED_ROOTS``: certificate paths, DER or PEM;
-``FLEET_FNS_URL``) the first time they are needed, and kept on ``app.state.registration``;
+``FLEET_KEP_CRLS``: CRL paths or URLs; ``FLEET_FNS_URL``) the first time they are needed, and
+kept on ``app.state.registration``;
 tests put a `RegistrationConfig` there themselves (the test CA, the simulator's client).
 """
 
@@ -18,6 +19,7 @@ from fastapi import Depends, Request
 
 from fleet.deps import get_state
 from fleet.registration.gateway import FnsGateway, HttpFnsGateway
+from fleet.registration.revocation import Crl, read_crl, read_crls
 
 __all__ = ["ConfigDep", "RegistrationConfig", "get_config", "read_certificates"]
 
@@ -27,10 +29,12 @@ _PEM = re.compile(rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----",
 
 @dataclass(frozen=True)
 class RegistrationConfig:
-    """The accredited CAs' root certificates (DER) and the FNS gateway."""
+    """The accredited CAs' root certificates (DER), the FNS gateway, and the CAs' lists of
+    revoked certificates (read once: a changed CRL takes a restart)."""
 
     trusted_roots: tuple[bytes, ...]
     gateway: FnsGateway
+    crls: tuple[Crl, ...] = ()
 
 
 def read_certificates(paths: Iterable[str | Path]) -> tuple[bytes, ...]:
@@ -53,9 +57,11 @@ def get_config(request: Request) -> RegistrationConfig:
         return config
     settings = get_state(request).settings
     roots = [p.strip() for p in settings.kep_trusted_roots.split(",") if p.strip()]
+    crls = [p.strip() for p in settings.kep_crls.split(",") if p.strip()]
     config = RegistrationConfig(
         trusted_roots=read_certificates(roots),
         gateway=HttpFnsGateway(settings.fns_url or DEFAULT_FNS_URL),
+        crls=tuple(read_crl(der) for der in read_crls(crls)),
     )
     request.app.state.registration = config
     return config

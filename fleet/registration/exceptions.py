@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fleet.core.errors import ConflictError, InvalidInputError, NotFoundError
+from fleet.core.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 
 __all__ = [
+    "CertificateRevokedError",
     "FnsUnavailableError",
     "InvalidApplicationError",
+    "InvalidCrlError",
     "InvalidPoaError",
     "InvalidSignatureError",
     "RegistrationNotFoundError",
@@ -36,3 +38,11 @@ class FnsUnavailableError(ConflictError):
 
 class InvalidPoaError(InvalidSignatureError):
     """The uploaded power of attorney (МЧД) is unreadable, or does not cover this signer."""
+
+
+class CertificateRevokedError(InvalidSignatureError):
+    """A certificate of the signature's chain is on its CA's list of revoked certificates."""
+
+
+class InvalidCrlError(DomainError):
+    """A configured list of revoked certificates (CRL) is not one: a setup error."""

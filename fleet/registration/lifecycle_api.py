@@ -281,6 +281,7 @@ def post_poa(
         xml=_b64(body.xml, "poa"),
         signature=_b64(body.signature, "poa_signature"),
         trusted_roots=config.trusted_roots,
+        crls=config.crls,
     )
     return PoaPublic.of(row)
 

@@ -188,6 +188,7 @@ def poa_upload(
             xml=xml,
             signature=service.signature_bytes(raw_signature) if raw_signature else b"",
             trusted_roots=config.trusted_roots,
+            crls=config.crls,
         )
     except DomainError as exc:
         return refused(request, state, session, principal, register_id, exc)

@@ -273,6 +273,7 @@ def registration_signature(
             register_id=register_id,
             signature=raw,
             trusted_roots=config.trusted_roots,
+            crls=config.crls,
             gateway=config.gateway,
         )
     except DomainError as exc:

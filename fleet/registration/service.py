@@ -25,6 +25,7 @@ from fleet.core.clock import Clock
 from fleet.receipts.profiles import put_profile
 from fleet.registers import service as registers
 from fleet.registers.models import Register, RegisterState
+from fleet.registration import report
 from fleet.registration.application import ApplicationForm, canonical_bytes, validate_form
 from fleet.registration.attorney import is_head, poa_for_signer
 from fleet.registration.exceptions import (
@@ -41,6 +42,7 @@ from fleet.registration.models import (
     PowerOfAttorney,
     RegistrationApplication,
 )
+from fleet.registration.revocation import Crl, check_not_revoked
 from fleet.registration.rules import RegisteredParams
 from fleet.registration.used_drives import keep_drive
 from fleet.stores.models import Store
@@ -50,6 +52,8 @@ from protocol.kep.verify import VerifiedSignature, verify
 __all__ = [
     "State",
     "accept_signature",
+    "collect_report",
+    "collect_reports",
     "default_form",
     "document_bytes",
     "get_state",
@@ -285,9 +289,11 @@ def accept_signature(
     signature: bytes,
     trusted_roots: Sequence[bytes],
     gateway: FnsGateway,
+    crls: Sequence[Crl] = (),
 ) -> State:
-    """Verify the detached CMS (DER, or base64/PEM text) over the frozen bytes, store it,
-    then send it to the FNS."""
+    """Verify the detached CMS (DER, or base64/PEM text) over the frozen bytes — chain, time,
+    and no certificate of the chain on its CA's list of revoked ones — store it, then send it
+    to the FNS."""
     state = _load(session, principal, register_id)
     row = state.application
     if row is None or not row.document:
@@ -307,6 +313,7 @@ def accept_signature(
         verified = verify(signature, row.document.encode("utf-8"), trusted_roots, now)
     except KepError as exc:
         raise InvalidSignatureError("Подпись не принята", fields={"signature": str(exc)}) from exc
+    check_not_revoked(verified, crls)
     poa_number = _check_signer(session, verified, state.company, now)
     cert = verified.certificate
     row.signer_poa = poa_number
@@ -365,6 +372,8 @@ def _apply(
         register.rnm = answer.rnm
         if first:
             register.state = RegisterState.RNM_ASSIGNED.value
+            # the register makes its registration report itself: order it over MQTT now
+            report.order(session, clock, row, register, state.company, state.form)
     elif answer.status == "registered":
         row.status = ApplicationStatus.REGISTERED.value
         row.card = json.dumps(answer.card or {}, ensure_ascii=False)
@@ -538,3 +547,65 @@ def send_report(
     row.report_date = date
     _apply(session, clock, principal, state, answer)
     return _load(session, principal, register_id)
+
+
+def collect_report(
+    *, session: Session, clock: Clock, principal: Principal, register_id: int, gateway: FnsGateway
+) -> State:
+    """If the register has answered the registration command (`report.order`), send the
+    report's requisites to the FNS (`send_report`), or keep the register's refusal in
+    ``last_error``; unchanged while it has not answered."""
+    state = _load(session, principal, register_id)
+    row = state.application
+    if (
+        row is None
+        or state.kind is not ApplicationKind.REGISTRATION
+        or state.status != ApplicationStatus.RNM_ASSIGNED
+    ):
+        raise RegistrationStateError("Отчёт о регистрации ждут после присвоения РНМ")
+    answer = report.outcome(session, row, register_id)
+    if answer is None:
+        return state
+    if not answer.made:
+        if row.last_error != answer.error[:500]:
+            _fail(session, clock, principal, state, answer.error)
+        return _load(session, principal, register_id)
+    return send_report(
+        session=session,
+        clock=clock,
+        principal=principal,
+        register_id=register_id,
+        gateway=gateway,
+        fd_number=answer.fd_number,
+        fiscal_sign=answer.fiscal_sign,
+        date=answer.date,
+    )
+
+
+def collect_reports(session: Session, clock: Clock, gateway: FnsGateway) -> int:
+    """`collect_report` for every registration waiting for its report; returns how many were
+    sent to the FNS. Acts for each register's company (audited without a user)."""
+    waiting = session.exec(
+        select(RegistrationApplication, Register)
+        .join(Register, col(Register.id) == RegistrationApplication.register_id)
+        .where(RegistrationApplication.status == ApplicationStatus.RNM_ASSIGNED.value)
+        .where(RegistrationApplication.kind == ApplicationKind.REGISTRATION.value)
+        .where(col(Register.company_id).is_not(None))
+    ).all()
+    sent = 0
+    for row, register in waiting:
+        if register.id is None or register.company_id is None:
+            continue
+        if report.outcome(session, row, register.id) is None:
+            continue
+        company = Principal(company_id=register.company_id, permissions=frozenset())
+        state = collect_report(
+            session=session,
+            clock=clock,
+            principal=company,
+            register_id=register.id,
+            gateway=gateway,
+        )
+        if state.status != ApplicationStatus.RNM_ASSIGNED:
+            sent += 1
+    return sent

@@ -91,6 +91,14 @@ MENU: tuple[MenuSection, ...] = (
             MenuItem("Платежи", "/operator/billing", Permission.OPERATOR_BILLING),
         ),
     ),
+    MenuSection(
+        "Пульт",
+        (
+            MenuItem("Стойки и кассы", "/console", Permission.OPERATOR_FLEET),
+            MenuItem("Тревоги", "/console/alarms", Permission.OPERATOR_FLEET),
+            MenuItem("Команды", "/console/commands", Permission.OPERATOR_FLEET),
+        ),
+    ),
 )
 
 

@@ -278,3 +278,103 @@ def test_a_made_document_wakes_the_ofd_client(board: Board) -> None:
         "cmd", cmd("reg-1", "registration", registration_request(), issued_at=_issued(board))
     )
     assert ofd.kicks >= 1
+
+
+class PollLog(FakeClient):
+    """FakeClient that records how long each poll() was allowed to wait, and stops run()."""
+
+    def __init__(self, rounds: int) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+        self.rounds = rounds
+
+    def poll(self, timeout_s: float) -> int:
+        self.waits.append(timeout_s)
+        return super().poll(timeout_s)
+
+
+def test_run_waits_for_a_message_until_the_next_duty_not_a_fixed_poll(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.start(register=False)
+    client = PollLog(rounds=4)
+    agent = Agent(rig.reg, client, Outbox(rig.flash, rig.clock), ROOT, SERIAL, "1.0.0")
+    agent.step(0)  # the first round: presence, service, state
+    clock = rig.clock
+    first = agent.next_wait(10.0)  # the service period less the drive time its round took
+    assert 0.5 < first <= agent.service_every_s
+    clock.sleep(0.4)
+    assert agent.next_wait(10.0) == pytest.approx(first - 0.4)
+    assert agent.next_wait(0.25) == 0.25  # the cap: how soon stop() is seen
+    clock.sleep(first - 0.4)
+    assert agent.next_wait(10.0) == 0.0  # the service is due
+
+    def stop() -> bool:
+        return len(client.waits) >= client.rounds
+
+    agent.run(stop, idle_s=0.5)
+    # the due service ran at once, then each round waited in the client (a message would end
+    # it at once) for as long as run() allows, not a fixed 0.1 s poll
+    assert client.waits[1:] == [0.0, 0.5, 0.5]
+
+
+def test_an_idle_register_publishes_no_state_until_something_changes(board: Board) -> None:
+    board.agent.step(0)
+    board.send(
+        "cmd", cmd("reg-1", "registration", registration_request(), issued_at=_issued(board))
+    )
+    board.agent.step(0)
+    states = len(board.client.taken("state"))
+    for _ in range(5):  # service rounds, nothing happens
+        board.rig.clock.sleep(board.agent.service_every_s)
+        board.agent.step(0)
+    assert len(board.client.taken("state")) == states
+    board.rig.clock.sleep(board.agent.state_every_s)  # the periodic state still goes
+    board.agent.step(0)
+    assert len(board.client.taken("state")) == states + 1
+
+
+class WaitingPort:
+    """A slow drive link with wait(): an answer shows 10 ms (simulated) after each write, so
+    only the driver's own sleeps let it come; `ready` is what wait() answers (True: "bytes are
+    there", which a closed link also says while bringing nothing)."""
+
+    def __init__(self, port: Any, ready: bool) -> None:
+        self.port = port
+        self.clock = port.endpoint.clock
+        self.ready = ready
+        self.waits = 0
+        self.due = 0.0
+
+    def write(self, buf: Any) -> Any:
+        self.due = self.clock.monotonic() + 0.01
+        return self.port.write(buf)
+
+    def readinto(self, buf: bytearray) -> Any:
+        if self.clock.monotonic() < self.due:
+            return 0
+        return self.port.readinto(buf)
+
+    def wait(self, timeout_s: float) -> bool:
+        self.waits += 1
+        if self.waits > 100_000:  # a driver that never sleeps would never see the answer
+            raise AssertionError("the driver spins on wait() and its clock never moves")
+        return self.ready
+
+
+@pytest.mark.parametrize("ready", [False, True])
+def test_the_driver_sleeps_in_the_links_wait_and_never_spins_on_it(
+    tmp_path: Path, ready: bool
+) -> None:
+    ports: list[WaitingPort] = []
+
+    def wrap(port: Any) -> WaitingPort:
+        ports.append(WaitingPort(port, ready))
+        return ports[-1]
+
+    rig = Rig(tmp_path, wrap_port=wrap)
+    rig.start()
+    r = rig.reg.handle(sale("s-1", 1000))
+    assert r["status"] == "made"
+    # the driver waited in wait() for the answers; a wait that said "ready" and brought
+    # nothing was followed by a real sleep, so the simulated clock moved and answers came
+    assert ports[-1].waits > 0

@@ -19,6 +19,7 @@ from fleet.access.models import ApiToken, RegisterFolder, Role, RoleKind
 from fleet.accounts.models import Company, User
 from fleet.billing.models import BankPayment, BankPaymentStatus, CardPayment, Invoice
 from fleet.bookings.models import Booking
+from fleet.console.models import Alarm, ConsoleCommand
 from fleet.core.clock import Clock
 from fleet.documents.models import FiscalDocument
 from fleet.notify.models import Notification
@@ -259,6 +260,36 @@ def receipt(session: Session, clock: Clock, company_id: int) -> int:
     return rid
 
 
+def console_command(session: Session, clock: Clock, company_id: int) -> int:
+    """An operator's X-report command to a new register of the company (operator-only)."""
+    return _added(
+        session,
+        ConsoleCommand(
+            register_id=register(session, clock, company_id),
+            request_id=f"op-{_unique()}",
+            action="x_report",
+            params={},
+            ttl_s=3600,
+            requested_at=clock.wall(),
+        ),
+    )
+
+
+def alarm(session: Session, clock: Clock, company_id: int) -> int:
+    """An open "offline" alarm on a new register of the company (operator-only)."""
+    return _added(
+        session,
+        Alarm(
+            register_id=register(session, clock, company_id),
+            rule="offline",
+            severity="critical",
+            message="Касса не в сети",
+            raised_at=clock.wall(),
+            last_at=clock.wall(),
+        ),
+    )
+
+
 FACTORIES: dict[str, Factory] = {
     "company_id": company,
     "role_id": role,
@@ -274,4 +305,6 @@ FACTORIES: dict[str, Factory] = {
     "document_id": document,
     "notification_id": notification,
     "receipt_id": receipt,
+    "command_id": console_command,
+    "alarm_id": alarm,
 }

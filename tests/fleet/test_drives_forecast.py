@@ -236,7 +236,13 @@ def test_folding_in_batches_equals_a_rebuild(
     engine: Engine, clock: SettableClock, days: list[tuple[int, int]], cut: int
 ) -> None:
     with Session(engine) as session:
-        for table in ("drivereportinbox", "drivereport", "driveforecast", "drive"):
+        for table in (
+            "driverollup",
+            "drivereportinbox",
+            "drivereport",
+            "driveforecast",
+            "drive",
+        ):
             session.execute(text(f"DELETE FROM {table}"))
         rid = _register(session, clock, n=len(days))
         reports = [DayReport(FN, rid, D0 + d, pct) for d, pct in days]

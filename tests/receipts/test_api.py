@@ -16,6 +16,7 @@ from fleet.accounts.mail import MemoryMailSender
 from fleet.core.clock import SettableClock
 from fleet.receipts.models import Receipt, ReceiptPart
 from fleet.receipts.split import JSON_LIMIT, PART_LIMIT
+from fleet.stores.models import Store
 from protocol.portable import receipt as schema
 from tests.fleet.test_access_roles import owner_headers, roles_by_name
 from tests.receipts.builders import sale
@@ -237,3 +238,35 @@ def test_every_kind_is_accepted_and_a_correction_becomes_a_correction_command(
     with Session(engine) as s:
         actions = {p.action for p in s.exec(select(ReceiptPart)).all()}
     assert actions == {"receipt", "correction"}
+
+
+def test_a_receipt_may_name_one_of_the_companys_stores_and_no_other(
+    client: TestClient, mailer: MemoryMailSender, engine: Engine
+) -> None:
+    h = integrator(client, mailer)
+    other = integrator(client, mailer, 2)
+    # the companies are found through a first receipt of each
+    first = client.post("/api/receipts", json=sale("s-0", 100), headers=h).json()
+    second = client.post("/api/receipts", json=sale("s-x", 100), headers=other).json()
+    with Session(engine, expire_on_commit=False) as s:
+        mine = s.get(Receipt, first["id"])
+        theirs = s.get(Receipt, second["id"])
+        assert mine is not None and theirs is not None
+        shop = Store(company_id=mine.company_id, name="Моя точка", created_at=0.0)
+        foreign = Store(company_id=theirs.company_id, name="Чужая точка", created_at=0.0)
+        s.add(shop)
+        s.add(foreign)
+        s.commit()
+    ok = client.post(
+        "/api/receipts", json=sale("s-1", 200), params={"store_id": shop.id}, headers=h
+    )
+    assert ok.status_code == 201, ok.text
+    refused = client.post(
+        "/api/receipts", json=sale("s-2", 300), params={"store_id": foreign.id}, headers=h
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["path"] == "store_id"
+    with Session(engine) as s:
+        parts = s.exec(select(ReceiptPart).where(ReceiptPart.receipt_id == ok.json()["id"])).all()
+        assert [p.store_id for p in parts] == [shop.id]
+        assert s.exec(select(Receipt).where(Receipt.external_id == "s-2")).first() is None

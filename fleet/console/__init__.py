@@ -1,0 +1,1 @@
+"""The operator console: racks and slots, shadows, remote commands, alarms, dead registers."""
