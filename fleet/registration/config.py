@@ -8,8 +8,6 @@ tests put a `RegistrationConfig` there themselves (the test CA, the simulator's 
 
 from __future__ import annotations
 
-import base64
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +17,12 @@ from fastapi import Depends, Request
 
 from fleet.deps import get_state
 from fleet.registration.gateway import FnsGateway, HttpFnsGateway
+from fleet.registration.pem import der_blocks
 from fleet.registration.revocation import Crl, read_crl, read_crls
 
 __all__ = ["ConfigDep", "RegistrationConfig", "get_config", "read_certificates"]
 
 DEFAULT_FNS_URL = "http://127.0.0.1:8200"
-_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
 
 
 @dataclass(frozen=True)
@@ -41,12 +39,7 @@ def read_certificates(paths: Iterable[str | Path]) -> tuple[bytes, ...]:
     """DER certificates from files (a PEM file may hold several)."""
     out: list[bytes] = []
     for path in paths:
-        raw = Path(path).read_bytes()
-        pems = _PEM.findall(raw)
-        if pems:
-            out.extend(base64.b64decode(b"".join(p.split())) for p in pems)
-        else:
-            out.append(raw)
+        out.extend(der_blocks(Path(path).read_bytes(), b"CERTIFICATE"))
     return tuple(out)
 
 

@@ -10,10 +10,8 @@ trusted roots (`fleet.registration.config`); a CRL counts only if its issuer's k
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import itertools
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +23,13 @@ from pyasn1.error import PyAsn1Error
 from pyasn1_modules import rfc5280
 
 from fleet.registration.exceptions import CertificateRevokedError, InvalidCrlError
+from fleet.registration.pem import der_blocks
 from protocol.errors import MalformedCms
 from protocol.kep import gost
 from protocol.kep.verify import VerifiedSignature
 from protocol.kep.x509 import CertInfo, first_element
 
 __all__ = ["Crl", "check_not_revoked", "read_crl", "read_crls"]
-
-_PEM = re.compile(rb"-----BEGIN X509 CRL-----(.+?)-----END X509 CRL-----", re.S)
 
 
 @dataclass(frozen=True)
@@ -95,11 +92,7 @@ def read_crls(sources: Iterable[str], *, client: httpx.Client | None = None) -> 
                 raw = http.get(source).raise_for_status().content
         else:
             raw = Path(source).read_bytes()
-        pems = _PEM.findall(raw)
-        if pems:
-            out.extend(base64.b64decode(b"".join(p.split())) for p in pems)
-        else:
-            out.append(raw)
+        out.extend(der_blocks(raw, b"X509 CRL"))
     return tuple(out)
 
 
