@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -163,6 +164,26 @@ def run_receipts(
     return worker.stats
 
 
+def supervise(
+    run: Callable[[], object], stop: threading.Event, *, first_s: float = 1.0, most_s: float = 30.0
+) -> int:
+    """Run `run` until `stop` is set, starting it again after a crash with a doubling pause:
+    a worker that died once (the database restarting, a bug in one pass) must not leave the
+    app serving the API while no receipt is ever routed again. Returns the restarts made."""
+    pause = first_s
+    restarts = 0
+    while not stop.is_set():
+        try:
+            run()
+        except Exception:  # logged; the app goes on serving the API and the cabinet
+            log.exception("receipts worker stopped; starting it again in %.0f s", pause)
+        if stop.wait(pause):
+            break
+        restarts += 1
+        pause = min(pause * 2, most_s)
+    return restarts
+
+
 def start_receipts_thread(
     engine: Engine,
     mqtt_url: str,
@@ -177,10 +198,10 @@ def start_receipts_thread(
     broker_url(mqtt_url)
 
     def work() -> None:
-        try:
-            run_receipts(engine, mqtt_url, root, stop=stop, poll_s=poll_s, clock=clock)
-        except Exception:  # logged: the app goes on serving the API and the cabinet
-            log.exception("receipts worker stopped")
+        supervise(
+            lambda: run_receipts(engine, mqtt_url, root, stop=stop, poll_s=poll_s, clock=clock),
+            stop,
+        )
 
     thread = threading.Thread(target=work, name="receipts", daemon=True)
     thread.start()

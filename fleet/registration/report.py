@@ -24,6 +24,7 @@ from fleet.link.commands import enqueue
 from fleet.link.ingest_models import LinkCommand
 from fleet.registers.models import Register
 from fleet.registration.application import ApplicationForm
+from fleet.registration.exceptions import RegistrationStateError
 from fleet.registration.models import RegistrationApplication
 
 __all__ = ["ReportOutcome", "order", "outcome", "request_body", "request_id"]
@@ -98,7 +99,8 @@ def order(
     form: ApplicationForm,
 ) -> str:
     """Queue the registration command (in the caller's transaction); returns its request id."""
-    assert register.id is not None  # a stored register
+    if register.id is None:
+        raise RegistrationStateError("Касса ещё не сохранена: команду регистрации отправить нельзя")
     rid = request_id(application)
     enqueue(
         session,

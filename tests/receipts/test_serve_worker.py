@@ -25,6 +25,7 @@ from fleet.core.config import Settings
 from fleet.link.ingest import broker_url
 from fleet.main import create_app
 from fleet.receipts.models import Receipt
+from fleet.receipts.runner import supervise
 from fleet.receipts.service import create_receipt
 from protocol.portable import link
 from simulator.broker import EmbeddedBroker
@@ -102,3 +103,27 @@ def test_a_bad_broker_url_stops_the_app_at_start(engine: Engine, settings: Setti
     bad = settings.model_copy(update={"mqtt_url": "http://nowhere"})
     with pytest.raises(ValueError), TestClient(create_app(bad, engine=engine)):
         pass
+
+
+def test_a_worker_that_crashes_is_started_again_until_the_app_stops() -> None:
+    # the in-app worker must not die for good on one failure (the database restarting, say)
+    stop = threading.Event()
+    runs: list[float] = []
+
+    def run() -> None:
+        runs.append(time.monotonic())
+        if len(runs) < 3:
+            raise RuntimeError("the database went away")
+        stop.set()  # the third run serves until the app stops
+
+    restarts = supervise(run, stop, first_s=0.01, most_s=0.04)
+    assert len(runs) == 3 and restarts == 2
+    # a pause before each start, doubling: 0.01 s, then 0.02 s
+    assert runs[1] - runs[0] >= 0.01 and runs[2] - runs[1] >= 0.02
+
+
+def test_a_stopped_app_starts_no_worker_again() -> None:
+    stop = threading.Event()
+    stop.set()
+    calls: list[int] = []
+    assert supervise(lambda: calls.append(1), stop) == 0 and calls == []
