@@ -1,0 +1,18 @@
+"""ATOL- and Ferma-compatible APIs and the sandbox (issue 13)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0021"
+down_revision: str | None = "0020"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply (placeholder: filled by the issue's change)."""
+
+
+def downgrade() -> None:
+    """Revert."""

@@ -1,0 +1,18 @@
+"""E-receipt delivery wired to fiscalisation, public receipt pages, paid channels (issue 10)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0023"
+down_revision: str | None = "0022"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply (placeholder: filled by the issue's change)."""
+
+
+def downgrade() -> None:
+    """Revert."""
