@@ -15,7 +15,9 @@
 #            gaps are sent again from the drive's archive.
 #   desired  kept and acknowledged in the shadow (desired_seq).
 #   out      presence (retained; the last will says offline), state on change and every
-#            state_every_s, one `doc` per document from the outbox, `ofd` per OFD answer.
+#            state_every_s, one `doc` per document from the outbox, `ofd` per OFD answer,
+#            kept on flash and sent again until the fleet's `stored` names it
+#            (firmware/ofdanswers.py).
 #
 # step(timeout_s) does one round; run() loops, waiting in the client until a message arrives
 # or the next duty is due (next_wait: the service period, the periodic state), not on a fixed
@@ -28,6 +30,7 @@ import json
 from firmware.clock import unix_from_local
 from firmware.compat import const
 from firmware.errors import MqttError, RegisterError
+from firmware.ofdanswers import OfdAnswers
 from firmware.shared import link
 
 TYPE_CHECKING = const(0)
@@ -68,10 +71,14 @@ class Agent:
         firmware_version: str = "",
         state_every_s: float = 60.0,
         service_every_s: float = 1.0,
+        answers: "Any" = None,
     ) -> None:
         self.reg = register
         self.client = client
         self.outbox = outbox
+        if answers is None:
+            answers = OfdAnswers(outbox.storage, register.clock)
+        self.answers = answers
         self.root = root
         self.serial = serial
         self.firmware_version = firmware_version
@@ -218,6 +225,7 @@ class Agent:
         elif errors:
             self.bad_messages += 1
         elif kind == link.STORED:
+            self.answers.stored(obj["fn"], obj.get("ofd", []))
             if self.outbox.stored(obj["fn"], obj["through"], obj.get("missing", [])):
                 self.reg.ack_upto(obj["through"])
                 self._state_dirty = True
@@ -326,6 +334,7 @@ class Agent:
                 self._report_unacknowledged()
             else:
                 self.outbox.resend_now()
+                self.answers.resend_now()
         now = self.clock.monotonic()
         if now - self._service_at >= self.service_every_s:
             self._service_at = now
@@ -356,6 +365,7 @@ class Agent:
             elif self._state_dirty:
                 self.publish_state()
             self.publish_documents()
+            self.publish_answers()
         except RegisterError:
             self._st = None
 
@@ -380,16 +390,22 @@ class Agent:
             return
         kind = ev.get("event")
         if kind == "delivered":
-            self._publish(
-                link.OFD, {"fn": self.outbox.fn, "fd": fd, "status": "accepted", "at": self._now()}
-            )
+            self.answers.add(self.outbox.fn, fd, "accepted", None, self._now())
         elif kind == "rejected":
             code = ev.get("code")
-            out = {"fn": self.outbox.fn, "fd": fd, "status": "rejected", "at": self._now()}
-            if isinstance(code, int) and 0 <= code <= 255:
-                out["code"] = code
-            self._publish(link.OFD, out)
+            if not isinstance(code, int) or not 0 <= code <= 255:
+                code = None
+            self.answers.add(self.outbox.fn, fd, "rejected", code, self._now())
         self._state_dirty = True
+
+    def publish_answers(self) -> int:
+        """Send the OFD answers the fleet has not stored yet (first time or again); how many."""
+        n = 0
+        for p in self.answers.due():
+            self._publish(link.OFD, p)
+            self.answers.sent(p["fn"], p["fd"])
+            n += 1
+        return n
 
     def run(self, stop: "Any" = None, idle_s: float = 0.5) -> None:
         """step() until stop() is true (or a reboot is asked for), each waiting for a message

@@ -36,6 +36,7 @@ class Outbox:
         resend_s: float = 30.0,
     ) -> None:
         self._storage = storage
+        self.storage = storage  # the OFD answers (firmware/ofdanswers.py) share the flash
         self.clock = clock
         self.name = name
         self.window = window

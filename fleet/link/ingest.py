@@ -174,6 +174,7 @@ class _Batch:
     docs: dict[tuple[str, int], tuple[Any, ...]] = field(default_factory=dict)
     doc_serial: dict[str, tuple[str, int]] = field(default_factory=dict)  # fn -> serial, reg id
     ofd: list[dict[str, Any]] = field(default_factory=list)
+    ofd_acks: dict[tuple[str, str], set[int]] = field(default_factory=dict)  # (serial, fn) -> fds
     acks: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     results: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     seen: dict[int, float] = field(default_factory=dict)
@@ -286,6 +287,7 @@ class Store:
                 b.doc_serial.setdefault(p["fn"], (msg.serial, rid))
             elif msg.kind == link.OFD:
                 b.ofd.append(p)
+                b.ofd_acks.setdefault((msg.serial, p["fn"]), set()).add(p["fd"])
             elif msg.kind == link.ACK:
                 b.acks[(rid, p["id"])] = p
             elif msg.kind == link.RESULT:
@@ -376,6 +378,7 @@ class Store:
             conn.execute(_DEAD.insert(), b.dead)
         for p in b.ofd:
             self._ofd(conn, p)
+        stored += self._ofd_acks(conn, b)
         self._commands(conn, b)
         # "last seen" to SEEN_RESOLUTION_S: not a row update per register per batch
         seen = {
@@ -525,6 +528,31 @@ class Store:
                     "answered_at": float(p["at"]),
                 },
             )
+
+    def _ofd_acks(self, conn: Connection, b: _Batch) -> list[tuple[str, dict[str, Any]]]:
+        # The register keeps each OFD answer on flash until a `stored` message names its FD
+        # (firmware/ofdanswers.py). `through` is required there and never moves the outbox
+        # back, so the stored watermark as read now (or 0) is always a safe value.
+        if not b.ofd_acks:
+            return []
+        fns = sorted({fn for _serial, fn in b.ofd_acks})
+        marks = dict(
+            conn.execute(
+                select(_MARK.c.fn_number, _MARK.c.through).where(_MARK.c.fn_number.in_(fns))
+            ).all()
+        )
+        out: list[tuple[str, dict[str, Any]]] = []
+        for (serial, fn), fds in sorted(b.ofd_acks.items()):
+            ordered = sorted(fds)
+            for i in range(0, len(ordered), link.MAX_OFD_ACKS):
+                payload = {
+                    "v": link.VERSION,
+                    "fn": fn,
+                    "through": int(marks.get(fn) or 0),
+                    "ofd": ordered[i : i + link.MAX_OFD_ACKS],
+                }
+                out.append((serial, payload))
+        return out
 
     def _pending_ofd(self, conn: Connection, fns: set[str]) -> None:
         pc = _PENDING.c

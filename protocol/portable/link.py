@@ -53,6 +53,9 @@ MAX_PAYLOAD = {
 # least that long, so a command delivered twice within its life is recognised.
 MAX_TTL = 7 * 24 * 3600
 MAX_GAPS = 32  # ranges of missing FD numbers in one storage acknowledgement
+# FD numbers whose OFD answer the fleet stored, in one storage acknowledgement: the register
+# keeps each answer on flash and sends it again until it is named here (firmware/ofdanswers.py)
+MAX_OFD_ACKS = 64
 
 # Actions a command may ask. Document actions carry the runtime's request (register.py
 # KINDS); the others are service actions with small parameters.
@@ -219,7 +222,7 @@ def check_stored(obj: "Any") -> "Errors":
     errors: Errors = []
     if not _version(errors, obj):
         return errors
-    _unknown(errors, obj, ("v", "fn", "through", "missing"))
+    _unknown(errors, obj, ("v", "fn", "through", "missing", "ofd"))
     if "fn" not in obj:
         _e(errors, "fn", "required", "Обязательное поле")
     elif not _fn_ok(obj["fn"]):
@@ -240,6 +243,14 @@ def check_stored(obj: "Any") -> "Errors":
                     or not 1 <= gap[0] <= gap[1] <= 0xFFFFFFFF
                 ):
                     _e(errors, path, "range", "Диапазон — [первый, последний] номера ФД")
+    if "ofd" in obj:
+        fds = obj["ofd"]
+        if not isinstance(fds, list) or len(fds) > MAX_OFD_ACKS:
+            _e(errors, "ofd", "type", "Ответы ОФД — список до " + str(MAX_OFD_ACKS) + " номеров ФД")
+        else:
+            for i, fd in enumerate(fds):
+                if not _int(fd) or not 1 <= fd <= 0xFFFFFFFF:
+                    _e(errors, "ofd[" + str(i) + "]", "range", "Номер ФД — от 1 до 4294967295")
     return errors
 
 

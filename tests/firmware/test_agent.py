@@ -378,3 +378,49 @@ def test_the_driver_sleeps_in_the_links_wait_and_never_spins_on_it(
     # the driver waited in wait() for the answers; a wait that said "ready" and brought
     # nothing was followed by a real sleep, so the simulated clock moved and answers came
     assert ports[-1].waits > 0
+
+
+class AnsweringOfd(PacedOfd):
+    """An OFD client stand-in that hands the agent the answers queued in `pending`."""
+
+    def __init__(self) -> None:
+        super().__init__(60.0)
+        self.pending: list[dict[str, Any]] = []
+
+    def events(self) -> list[dict[str, Any]]:
+        out, self.pending = self.pending, []
+        return out
+
+
+def test_an_ofd_answer_lost_on_the_way_is_sent_again_until_the_fleet_stores_it(
+    board: Board,
+) -> None:
+    board.send(
+        "cmd", cmd("reg-1", "registration", registration_request(), issued_at=_issued(board))
+    )
+    fn = board.outbox.fn
+    ofd = AnsweringOfd()
+    board.rig.reg.ofd = ofd
+    ofd.pending = [
+        {"event": "delivered", "fd": 1, "code": 0},
+        {"event": "rejected", "fd": 2, "code": 14},
+    ]
+    _run_for(board, 1.5)
+    first = board.client.taken("ofd")
+    assert [(a["fd"], a["status"], a.get("code")) for a in first] == [
+        (1, "accepted", None),
+        (2, "rejected", 14),
+    ]
+    board.client.out.clear()  # the broker lost them: nothing came back
+    _run_for(board, 31)
+    assert sorted(a["fd"] for a in board.client.taken("ofd")) == [1, 2]
+    # the fleet stores FD 1's answer; the board restarts; FD 2's is still owed
+    board.send("stored", json.dumps({"v": 1, "fn": fn, "through": 0, "ofd": [1]}).encode())
+    board.client.out.clear()
+    board.boot_agent()
+    board.agent.step(0)
+    assert [a["fd"] for a in board.client.taken("ofd")] == [2]
+    board.send("stored", json.dumps({"v": 1, "fn": fn, "through": 0, "ofd": [2]}).encode())
+    board.client.out.clear()
+    _run_for(board, 61)
+    assert board.client.taken("ofd") == []

@@ -91,6 +91,23 @@ def test_ofd_answers_commands_and_shadows_are_idempotent(engine: Engine) -> None
         assert s.execute(select(DeadLetter)).scalars().all() == []
 
 
+def test_every_stored_ofd_answer_is_acknowledged_to_the_register_that_sent_it(
+    engine: Engine,
+) -> None:
+    # the register keeps an answer on flash until a `stored` message names its FD
+    store = setup(engine)
+    ofd = {**EXAMPLES["ofd"], "fn": FN}
+    out = store.apply([msg("ofd", {**ofd, "fd": fd}) for fd in (3, 1, 2, 1)])  # before docs
+    assert out == [(SERIAL, {"v": 1, "fn": FN, "through": 0, "ofd": [1, 2, 3]})]
+    out = store.apply([msg("doc", doc(1)), msg("ofd", {**ofd, "fd": 4})])
+    assert (SERIAL, {"v": 1, "fn": FN, "through": 1}) in out
+    assert (SERIAL, {"v": 1, "fn": FN, "through": 1, "ofd": [4]}) in out
+    many = store.apply([msg("ofd", {**ofd, "fd": fd}) for fd in range(10, 80)])
+    assert [len(p["ofd"]) for _s, p in many] == [64, 6]  # link.MAX_OFD_ACKS a message
+    for _serial, payload in out + many:
+        codec.validate("stored", payload)
+
+
 def test_unknown_registers_and_bad_payloads_are_dead_letters(engine: Engine) -> None:
     store = setup(engine)
     out = store.apply(
