@@ -226,6 +226,12 @@ class Agent:
             self.bad_messages += 1
         elif kind == link.STORED:
             self.answers.stored(obj["fn"], obj.get("ofd", []))
+            if obj.get("missing"):
+                # also the fleet's nudge after it subscribed again (fleet/link/ingest.py
+                # pending_drives): what we published while it was away may be lost, so the
+                # state and the unacknowledged OFD answers go again now, not in 30-60 s
+                self.answers.resend_now()
+                self._state_dirty = True
             if self.outbox.stored(obj["fn"], obj["through"], obj.get("missing", [])):
                 self.reg.ack_upto(obj["through"])
                 self._state_dirty = True

@@ -424,3 +424,25 @@ def test_an_ofd_answer_lost_on_the_way_is_sent_again_until_the_fleet_stores_it(
     board.client.out.clear()
     _run_for(board, 61)
     assert board.client.taken("ofd") == []
+
+
+def test_the_fleet_s_nudge_brings_the_state_and_the_owed_answers_at_once(board: Board) -> None:
+    # after the fleet subscribes again it sends `stored` with `missing` (ingest pending_drives):
+    # what the register published while the fleet was away may be lost
+    board.send(
+        "cmd", cmd("reg-1", "registration", registration_request(), issued_at=_issued(board))
+    )
+    fn = board.outbox.fn
+    through = board.outbox.through
+    ofd = AnsweringOfd()
+    board.rig.reg.ofd = ofd
+    ofd.pending = [{"event": "delivered", "fd": 1, "code": 0}]
+    _run_for(board, 1.5)
+    board.client.out.clear()
+    _run_for(board, 2.0)
+    assert board.client.taken("state") == [] and board.client.taken("ofd") == []  # quiet
+    last = board.rig.reg.drive.status()["last_fd"]
+    nudge = {"v": 1, "fn": fn, "through": through, "missing": [[last + 1, last + 1]]}
+    board.send("stored", json.dumps(nudge).encode())
+    assert [a["fd"] for a in board.client.taken("ofd")] == [1]
+    assert len(board.client.taken("state")) == 1

@@ -17,11 +17,16 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from fleet.documents.models import FiscalDocument
+from simulator.ofd import OfdConfig, OfdServer
 from tests.link.mosquitto import REPO, Mosquitto
 from tests.link.test_ingest import (
     Broker,
@@ -34,12 +39,14 @@ from tests.link.test_ingest import (
     fixture_engine,
     fixture_pg_server,
     needs_mosquitto,
+    outbox_of,
     provision,
     serials,
     settled,
     stored_docs,
     wait_for,
 )
+from tests.receipts.test_end_to_end import OfdRegister
 
 __all__ = ["fixture_engine", "fixture_pg_server"]
 
@@ -80,9 +87,9 @@ class IngestProcess:
         return dict(json.loads(out.decode().strip().splitlines()[-1]))
 
 
-@pytest.fixture
-def rig(
-    engine: Engine, tmp_path: Path
+@contextmanager
+def _rig(
+    engine: Engine, tmp_path: Path, ofd: OfdServer | None = None
 ) -> Iterator[tuple[Broker, list[SimRegister], Commander, str]]:
     root = f"durable/{uuid.uuid4().hex[:10]}"
     (tmp_path / "passwd").write_text("")
@@ -94,7 +101,15 @@ def rig(
     provision(engine, broker, names, root, tmp_path)
     mosquitto.start()
     cmd = Commander(broker, root)
-    regs = [SimRegister(tmp_path, s, broker, root) for s in names]
+    regs: list[SimRegister] = []
+    for s in names:
+        if ofd is None:
+            regs.append(SimRegister(tmp_path, s, broker, root))
+        else:
+            reg = OfdRegister(tmp_path, s, broker, root)
+            reg.ofd = f"{ofd.host}:{ofd.port}"
+            reg.answers_resend_s = 5.0  # a lost answer comes again within the test's wait
+            regs.append(reg)
     try:
         yield broker, regs, cmd, root
     finally:
@@ -104,9 +119,19 @@ def rig(
         mosquitto.stop()
 
 
+@pytest.fixture
+def rig(
+    engine: Engine, tmp_path: Path
+) -> Iterator[tuple[Broker, list[SimRegister], Commander, str]]:
+    with _rig(engine, tmp_path) as got:
+        yield got
+
+
 def _finish(engine: Engine, regs: list[SimRegister]) -> None:
     assert wait_for(settled(engine, regs, 2 + RECEIPTS), 25), (
         len(stored_docs(engine)),
+        [outbox_of(engine, r.serial) for r in regs],
+        dead_letters(engine),
         [len(r.model.state.archive) for r in regs],
         [r.errors for r in regs],
     )
@@ -190,3 +215,50 @@ def test_two_workers_share_the_stream(
     finally:
         stats = [w.stop() for w in workers]
     assert all(int(str(s["messages"])) > 0 for s in stats), stats  # both took a share
+
+
+def _ofd_statuses(engine: Engine) -> list[str]:
+    with Session(engine) as s:
+        return list(s.execute(select(FiscalDocument.ofd_status)).scalars())  # type: ignore[call-overload]
+
+
+def test_every_ofd_answer_reaches_the_fleet_through_restarts(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # an OFD answer is an event the drive's archive does not keep: it must survive the
+    # broker's restart and the registers' restart on the register's flash until stored
+    ofd = OfdServer(OfdConfig(sign_algorithm="sha256"))
+    ofd.start()
+    try:
+        with _rig(engine, tmp_path, ofd) as (broker, regs, cmd, root):
+            assert broker.mosquitto is not None
+            url = broker.account_url("fleet-ingest")
+            worker = IngestProcess(engine, url, root, "fleet-ingest-1")
+            try:
+                for r in regs:
+                    r.start()
+                drive_sales(cmd, regs, RECEIPTS, engine)
+                assert wait_for(lambda: "accepted" in _ofd_statuses(engine), 20)
+                broker.mosquitto.stop()
+                for r in regs:
+                    r.halt()
+                broker.mosquitto.start()
+                for r in regs:
+                    r.start()
+                _finish(engine, regs)
+                every = REGISTERS * (2 + RECEIPTS)
+                assert wait_for(lambda: _ofd_statuses(engine) == ["accepted"] * every, 45), (
+                    _ofd_statuses(engine),
+                    [_answers_left(r) for r in regs],
+                )
+                for r in regs:  # and each register has forgotten them: the fleet named each
+                    assert wait_for(lambda r=r: _answers_left(r) == 0, 10), _answers_left(r)
+            finally:
+                worker.stop()
+    finally:
+        ofd.stop()
+
+
+def _answers_left(reg: SimRegister) -> int:
+    path = reg.dir / "journal" / "ofdanswers"
+    return len(json.loads(path.read_text())["a"]) if path.exists() else 0

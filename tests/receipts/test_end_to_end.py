@@ -27,6 +27,7 @@ from firmware.agent import Agent
 from firmware.clock import SystemClock as FirmwareClock
 from firmware.drive import FiscalDrive
 from firmware.journal import Journal
+from firmware.ofdanswers import OfdAnswers
 from firmware.outbox import Outbox
 from firmware.register import Register as FirmwareRegister
 from firmware.storage import FileStorage
@@ -91,6 +92,7 @@ class OfdRegister(SimRegister):
     """
 
     ofd = ""
+    answers_resend_s = 30.0  # firmware/ofdanswers.py's default
 
     def start(self) -> None:
         self.stop = threading.Event()
@@ -121,6 +123,7 @@ class OfdRegister(SimRegister):
                     agent = Agent(
                         reg, client, Outbox(storage, clock), self.root, self.serial, "cpython",
                         service_every_s=0.02,
+                        answers=OfdAnswers(storage, clock, resend_s=self.answers_resend_s),
                     )  # fmt: skip
                     agent.run(self.stop.is_set)
                 finally:
