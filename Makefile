@@ -16,6 +16,9 @@ bench: $(SETUP_STAMP)
 	$(PY) -m oblako bench drive
 	$(PY) -m oblako bench register
 	$(PY) -m oblako bench cabinet   # PostgreSQL at 127.0.0.1:5432 (--database-url); ~8 min to load
+	$(PY) -m oblako bench reports   # PostgreSQL; 10M receipts (--documents for fewer)
+	$(PY) -m oblako bench compliance  # PostgreSQL; weekly checks, 10k registers, 10M documents
+	$(PY) -m oblako bench delivery  # e-receipts through the cascade to a local SMTP sink
 
 setup: $(SETUP_STAMP)
 

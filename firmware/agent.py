@@ -27,6 +27,7 @@
 import binascii
 import json
 
+from firmware import update
 from firmware.clock import unix_from_local
 from firmware.compat import const
 from firmware.errors import MqttError, RegisterError
@@ -72,6 +73,7 @@ class Agent:
         state_every_s: float = 60.0,
         service_every_s: float = 1.0,
         answers: "Any" = None,
+        updater: "Any" = None,
     ) -> None:
         self.reg = register
         self.client = client
@@ -87,6 +89,7 @@ class Agent:
         self.clock = register.clock
         self.desired = None  # type: dict | None
         self.reboot_requested = False
+        self.updater = updater  # firmware/update.py Updater: the `reboot` into a new bundle
         self.bad_messages = 0
         self._connects = -1
         self._state_at = -1e9
@@ -271,7 +274,54 @@ class Agent:
             self._result(rid, action, r)
             return
         self._ack(rid, "accepted")
-        self._result(rid, action, self._service_action(action, cmd.get("params") or {}))
+        params = cmd.get("params") or {}
+        if action == "firmware_update":
+            self._result(rid, action, self._update(rid, params))
+            return
+        self._result(rid, action, self._service_action(action, params))
+
+    def _update(self, rid: str, params: dict) -> dict:
+        # stage a bundle (firmware/update.py), then reboot into it once the result is out
+        if self.updater is None:
+            return {"status": "failed", "errors": [
+                {"path": "params.firmware", "code": "unsupported", "message": "Нет обновлений"}
+            ]}  # fmt: skip
+        try:
+            st = self._drive_status()
+            rs = self.reg.status()
+        except RegisterError as x:
+            self._st = None
+            return {"status": "failed", "retryable": True,
+                    "errors": [{"path": "", "code": "drive", "message": str(x)[:500]}]}  # fmt: skip
+        ofd = rs.get("ofd")
+        status = {
+            "shift_open": bool(rs["shift"]["open"]),
+            "unsent": (ofd.get("unsent") or 0) if isinstance(ofd, dict) else 0,
+            "outbox": self.outbox.pending(st["last_fd"]),
+        }
+        r = update.command(self.updater, params, status, rid)
+        if r.get("status") == "done" and "staged" in r:
+            self.reboot_requested = True
+        return r
+
+    def _updated(self) -> None:
+        # after a start: the new bundle's health check (the drive answers; the broker took
+        # the connection), then the update's end reported under its request id
+        if self.updater.record().get("trial"):
+            if not self.updater.health(self._healthy):
+                self.reboot_requested = True  # back into the previous bundle
+            self.firmware_version = self.updater.version()
+        final = self.updater.final_result()
+        if final is not None:
+            self._result(final[0], "firmware_update", final[1])
+            self.updater.result_sent()
+
+    def _healthy(self) -> str:
+        try:
+            self.reg.drive.status()
+        except RegisterError as x:
+            return "ФН не отвечает: " + str(x)[:200]
+        return ""
 
     def _service_action(self, action: str, params: dict) -> dict:
         try:
@@ -330,6 +380,8 @@ class Agent:
         connects = self.client.connects
         if connects != self._connects and self.client.connected:
             self._connects = connects
+            if self.updater is not None:
+                self._updated()
             online = {"status": "online", "at": self._now()}
             if self.firmware_version:
                 online["firmware"] = self.firmware_version

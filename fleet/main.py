@@ -18,10 +18,17 @@ from fleet.accounts import api as accounts_api
 from fleet.accounts import pages as accounts_pages
 from fleet.accounts.mail import MailSender, MemoryMailSender, SmtpMailSender
 from fleet.accounts.passwords import Passwords
+from fleet.adreceipts import api as adreceipts_api
+from fleet.adreceipts import pages as adreceipts_pages
 from fleet.billing import api as billing_api
 from fleet.billing import pages as billing_pages
 from fleet.bookings import api as bookings_api
 from fleet.bookings import pages as bookings_pages
+from fleet.capacity import pages as capacity_pages
+from fleet.compat.atol import api as atol_api
+from fleet.compat.ferma import api as ferma_api
+from fleet.compliance import pages as compliance_pages
+from fleet.compliance.digest import weekly_job as compliance_weekly_job
 from fleet.console import pages as console_pages
 from fleet.contract import api as contract_api
 from fleet.contract import pages as contract_pages
@@ -30,10 +37,18 @@ from fleet.core.config import Settings
 from fleet.core.db import make_engine
 from fleet.core.errors import install_error_handlers
 from fleet.core.migrate import upgrade
+from fleet.dashboard import pages as dashboard_pages
+from fleet.delivery import pages as delivery_pages
+from fleet.delivery.runner import start_delivery_thread
 from fleet.deps import AppState
 from fleet.drives import api as drives_api
 from fleet.drives import pages as drives_pages
 from fleet.drives.jobs import forecast_job
+from fleet.edo import pages as edo_pages
+from fleet.edo.gateway import HttpEdoGateway
+from fleet.edo.jobs import edo_job, seller_from
+from fleet.general import pages as general_pages
+from fleet.guides import pages as guides_pages
 from fleet.jobs.runner import JobRunner
 from fleet.jobs.schedule import SCHEDULE
 from fleet.notify import api as notify_api
@@ -51,6 +66,11 @@ from fleet.registration import lifecycle_pages as registration_lifecycle_pages
 from fleet.registration import pages as registration_pages
 from fleet.registration.gateway import HttpFnsGateway
 from fleet.registration.jobs import report_job as registration_report_job
+from fleet.reports import pages as reports_pages
+from fleet.reports.schedules import schedule_job as reports_schedule_job
+from fleet.rollouts import pages as rollouts_pages
+from fleet.sandbox import api as sandbox_api
+from fleet.stock import pages as stock_pages
 from fleet.stores import api as stores_api
 from fleet.stores import pages as stores_pages
 from fleet.web import pages as web_pages
@@ -111,7 +131,10 @@ def create_app(
                 *SCHEDULE,
                 forecast_job(settings.drive_lead_days),
                 mail_job(state.mailer, settings.base_url),
+                compliance_weekly_job(state.mailer, settings.base_url),
+                reports_schedule_job(state.mailer),
                 registration_report_job(HttpFnsGateway(settings.fns_url)),
+                edo_job(HttpEdoGateway(settings.edo_url), seller_from(settings)),
             )
             runner = JobRunner(state.engine, state.clock, jobs, lease_s=settings.job_lease_s)
             worker = threading.Thread(
@@ -121,6 +144,9 @@ def create_app(
                 daemon=True,
             )
             worker.start()
+        delivery: threading.Thread | None = None
+        if settings.run_jobs and settings.run_delivery:
+            delivery = start_delivery_thread(state.engine, state.clock, settings, stop)
         receipts: threading.Thread | None = None
         if settings.mqtt_url and settings.run_receipts:
             receipts = start_receipts_thread(
@@ -139,6 +165,8 @@ def create_app(
                 worker.join(timeout=30)
             if receipts is not None:
                 receipts.join(timeout=30)
+            if delivery is not None:
+                delivery.join(timeout=30)
 
     app = FastAPI(
         title="Облако: кабинет клиента и управление парком касс",
@@ -150,6 +178,8 @@ def create_app(
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(web_pages.router)
+    app.include_router(dashboard_pages.router)
+    app.include_router(general_pages.router)
     app.include_router(accounts_api.router)
     app.include_router(access_api.router)
     app.include_router(access_pages.router)
@@ -183,4 +213,21 @@ def create_app(
     app.include_router(notify_api.router)
     app.include_router(notify_pages.router)
     app.include_router(console_pages.router)
+    app.include_router(rollouts_pages.router)
+    app.include_router(capacity_pages.router)
+    app.include_router(stock_pages.router)
+    app.include_router(reports_pages.router)
+    app.include_router(edo_pages.router)
+    app.include_router(guides_pages.router)
+    app.include_router(atol_api.production_router)
+    app.include_router(atol_api.sandbox_router)
+    app.include_router(ferma_api.production_router)
+    app.include_router(ferma_api.sandbox_router)
+    app.include_router(sandbox_api.router)
+    app.include_router(sandbox_api.cabinet_router)
+    app.include_router(adreceipts_api.router)
+    app.include_router(adreceipts_pages.router)
+    app.include_router(delivery_pages.router)
+    app.include_router(delivery_pages.public_router)
+    app.include_router(compliance_pages.router)
     return app

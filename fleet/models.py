@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fleet.access.models import ApiToken, RegisterFolder, Role, RoleFolder
 from fleet.accounts.models import AuthSession, Company, EmailToken, SignInThrottle, User
+from fleet.adreceipts.models import AdAssignment, AdConsent, AdImage, AdTemplate
 from fleet.audit import AuditLog
 from fleet.billing.models import (
     BankPayment,
@@ -16,10 +17,13 @@ from fleet.billing.models import (
     Tariff,
 )
 from fleet.bookings.models import Booking
+from fleet.compat.models import CompatReceipt, CompatToken
+from fleet.compliance.models import ComplianceFinding
 from fleet.console.models import Alarm, AlarmWatch, ConsoleCommand, DeadRegister
 from fleet.contract.models import OfferAcceptance
+from fleet.dashboard.models import DashboardLayout
 from fleet.delivery.models import DeliveryAttempt
-from fleet.documents.models import FiscalDocument
+from fleet.documents.models import FiscalDocument, ReceiptContent
 from fleet.drives.models import (
     Drive,
     DriveForecast,
@@ -28,6 +32,8 @@ from fleet.drives.models import (
     DriveReportInbox,
     DriveRollup,
 )
+from fleet.edo.models import EdoConnection, EdoDocument
+from fleet.general.models import GeneralLink, GeneralView
 from fleet.jobs.models import Job
 from fleet.link.command_models import SentCommand
 from fleet.link.ingest_models import (
@@ -51,9 +57,26 @@ from fleet.receipts_cabinet.models import ReceiptFacts, ReceiptFactsMark
 from fleet.receipts_import.models import ImportedPayment
 from fleet.registers.models import Register
 from fleet.registration.models import PowerOfAttorney, RegistrationApplication, UsedDrive
+from fleet.reports.models import (
+    ReportDaily,
+    ReportItem,
+    ReportMark,
+    ReportRollup,
+    ReportRun,
+    ReportSchedule,
+    ReportShift,
+    ReportTemplate,
+)
+from fleet.rollouts.models import FirmwareBundle, Rollout, RolloutDevice
+from fleet.sandbox.models import SandboxCompany, SandboxRegister
+from fleet.stock.models import DriveStock, WorkOrder
 from fleet.stores.models import Store
 
 __all__ = [
+    "AdAssignment",
+    "AdConsent",
+    "AdImage",
+    "AdTemplate",
     "Alarm",
     "AlarmWatch",
     "ApiToken",
@@ -65,7 +88,11 @@ __all__ = [
     "CallbackSettings",
     "CardPayment",
     "Company",
+    "CompatReceipt",
+    "CompatToken",
+    "ComplianceFinding",
     "ConsoleCommand",
+    "DashboardLayout",
     "DeadLetter",
     "DeadRegister",
     "DeliveryAttempt",
@@ -76,8 +103,14 @@ __all__ = [
     "DriveReport",
     "DriveReportInbox",
     "DriveRollup",
+    "DriveStock",
+    "EdoConnection",
+    "EdoDocument",
     "EmailToken",
+    "FirmwareBundle",
     "FiscalDocument",
+    "GeneralLink",
+    "GeneralView",
     "ImportedPayment",
     "Invoice",
     "Job",
@@ -92,6 +125,7 @@ __all__ = [
     "PendingOfdAnswer",
     "PowerOfAttorney",
     "Receipt",
+    "ReceiptContent",
     "ReceiptFacts",
     "ReceiptFactsMark",
     "ReceiptPart",
@@ -99,10 +133,22 @@ __all__ = [
     "RegisterFolder",
     "RegisterPeriod",
     "RegistrationApplication",
+    "ReportDaily",
+    "ReportItem",
+    "ReportMark",
+    "ReportRollup",
+    "ReportRun",
+    "ReportSchedule",
+    "ReportShift",
+    "ReportTemplate",
     "Role",
     "RoleFolder",
+    "Rollout",
+    "RolloutDevice",
     "RoutingProfile",
     "RoutingUsage",
+    "SandboxCompany",
+    "SandboxRegister",
     "SentCommand",
     "SignInThrottle",
     "Store",
@@ -110,4 +156,5 @@ __all__ = [
     "Tariff",
     "UsedDrive",
     "User",
+    "WorkOrder",
 ]

@@ -553,6 +553,18 @@ def sim_fns(
     run_fns(host, port, trusted_root_files=list(root or []), delay_s=delay)
 
 
+@sim_app.command("edo")
+def sim_edo(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8300,
+    sign_after: Annotated[float, typer.Option(help="seconds before the recipient signs")] = 2.0,
+) -> None:
+    """Run the simulated EDO operator (documents signed or refused later; faults at /control)."""
+    from simulator.edo import run_edo
+
+    run_edo(host, port, sign_after_s=sign_after)
+
+
 @app.command("demo")
 def demo(
     registers: Annotated[int, typer.Option(min=1, max=50, help="Сколько касс")] = 5,
@@ -845,6 +857,47 @@ def bench_receipt_search(
         raise typer.Exit(1)
 
 
+@bench_app.command("compliance")
+def bench_compliance(
+    database_url: Annotated[
+        str, typer.Option(help="a PostgreSQL server (a throwaway database is made on it)")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    registers: Annotated[int, typer.Option(help="registers to load")] = 10_000,
+    documents: Annotated[int, typer.Option(help="fiscal documents to load (COPY)")] = 10_000_000,
+) -> None:
+    """The weekly fines-control run (every check, every register): target under 60 s."""
+    from rich.console import Console
+
+    from bench.compliance import print_table, run
+
+    with Console().status("загружаю базу…") as status:
+        result = run(database_url, registers, documents, progress=status.update)
+    print_table(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@bench_app.command("reports")
+def bench_reports(
+    database_url: Annotated[
+        str, typer.Option(help="a PostgreSQL server (a throwaway database is made on it)")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    registers: Annotated[int, typer.Option(help="registers of the one company")] = 200,
+    documents: Annotated[int, typer.Option(help="receipts to load (COPY)")] = 10_000_000,
+    n: Annotated[int, typer.Option("-n", help="builds per report and period")] = 5,
+) -> None:
+    """Every ready report for a month and a year: p95 under 1 s and 5 s (issue 12)."""
+    from rich.console import Console
+
+    from bench.reports import print_table, run
+
+    with Console().status("загружаю базу…") as status:
+        result = run(database_url, registers, documents, n=n, progress=status.update)
+    print_table(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 @bench_app.command("forecast")
 def bench_forecast(
     database_url: Annotated[
@@ -888,6 +941,100 @@ def bench_ingest(
                 run(mqtt_url, registers, documents, workers=n, database_url=database_url)
             )
     print_table(results)
+
+
+firmware_app = typer.Typer(help="Register firmware: build, flash, provision.", no_args_is_help=True)
+app.add_typer(firmware_app, name="firmware")
+
+
+@firmware_app.command("build")
+def firmware_build(
+    version: Annotated[str, typer.Option(help="the bundle's version")],
+    out: Annotated[Path, typer.Option(help="where the bundle goes")] = Path("dist/firmware"),
+    ram: Annotated[bool, typer.Option(help="also check the heap under MicroPython")] = False,
+) -> None:
+    """Compile firmware/ with mpy-cross into a bundle; fails past the board's budget."""
+    from oblako.firmware_build import BOARD, BuildError, build, ram_estimate
+
+    try:
+        built = build(version, out)
+        heap = ram_estimate() if ram else None
+    except BuildError as e:
+        _fail(str(e))
+    m = built.manifest
+    typer.echo(f"{built.bundle}: {m['bundle_size']} байт из {BOARD.flash_budget} ({BOARD.name})")
+    typer.echo(f"SHA-256 {m['bundle_sha256']}; манифест {built.manifest_path}")
+    if heap is not None:
+        typer.echo(f"куча после импорта: {heap} байт из {BOARD.ram_budget}")
+
+
+@firmware_app.command("flash")
+def firmware_flash(
+    bundle: Annotated[Path, typer.Argument(help="oblako-fw-VERSION.bin")],
+    port: Annotated[str, typer.Option("--port", help="the board: /dev/ttyACM0, rfc2217://…")],
+    sha256: Annotated[str | None, typer.Option(help="default: from the .json beside it")] = None,
+) -> None:
+    """Check the bundle's hash and install it into slot a of a board with mpremote."""
+    from oblako.firmware_build import BuildError, flash
+
+    try:
+        want = sha256 or json.loads(bundle.with_suffix(".json").read_text())["bundle_sha256"]
+        flash(bundle, want, port)
+    except (BuildError, OSError, KeyError, ValueError) as e:
+        _fail(str(e))
+    typer.echo(f"{bundle.name} установлен на {port}")
+
+
+@firmware_app.command("provision")
+def firmware_provision(
+    serial: Annotated[str, typer.Argument(help="the register's serial (its MQTT user)")],
+    mqtt_url: Annotated[str, typer.Option("--mqtt", help="the broker the board will use")] = (
+        "mqtts://127.0.0.1:8883"
+    ),
+    root: Annotated[str, typer.Option(help="the MQTT topic root")] = "oblako",
+    ca: Annotated[Path | None, typer.Option(help="the broker's CA certificate (PEM)")] = None,
+    out: Annotated[Path, typer.Option(help="where identity.json goes")] = Path("board"),
+    port: Annotated[str | None, typer.Option(help="also copy the files to this board")] = None,
+) -> None:
+    """Give a board its identity, broker credentials and CA certificate."""
+    from fleet.core.errors import DomainError
+    from oblako.firmware_build import BuildError, provision_commands, provision_files
+    from oblako.fleet_admin import provision
+
+    try:
+        files = provision_files(json.loads(provision(serial, mqtt_url, root)), out, ca)
+    except (DomainError, BuildError, OSError) as e:
+        _fail(getattr(e, "message", str(e)))
+    if port is not None:
+        import subprocess
+
+        for argv in provision_commands(port, files):
+            if subprocess.run(argv, check=False).returncode != 0:
+                _fail(f"mpremote не скопировал файл: {' '.join(argv)}")
+    typer.echo(f"{', '.join(str(f) for f in files)}: личность кассы {serial} записана")
+
+
+@bench_app.command("delivery")
+def bench_delivery(
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="default: a SQLite file; a PostgreSQL server gets a throwaway database"),
+    ] = None,
+    rate: Annotated[int, typer.Option(help="receipts fiscalised per second")] = 200,
+    seconds: Annotated[float, typer.Option(help="length of the steady stream")] = 20.0,
+    burst: Annotated[int, typer.Option(help="receipts at once for the throughput")] = 3000,
+) -> None:
+    """E-receipts through the cascade to an SMTP sink: p99 to first attempt < 5 s at 200/s,
+    throughput ≥ 70 % of bare SMTP (issue 10)."""
+    from rich.console import Console
+
+    from bench.delivery import print_table, run
+
+    with Console().status("готовлю…") as status:
+        result = run(database_url, rate=rate, seconds=seconds, burst=burst, progress=status.update)
+    print_table(result)
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

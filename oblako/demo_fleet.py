@@ -26,9 +26,10 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from fleet.core.clock import SystemClock
+from fleet.delivery.models import Delivery
 from fleet.link.ingest_models import DeviceShadow, LinkCommand
 from fleet.receipts.models import Receipt
 from fleet.registration import report
@@ -165,7 +166,12 @@ def _counts(stack: DemoStack, company_id: int) -> Counter[str]:
             .where(Receipt.company_id == company_id)
             .group_by(Receipt.status)
         ).all()
-    return Counter({str(k): int(v) for k, v in rows})
+        sent = s.execute(
+            select(func.count())
+            .select_from(Delivery)
+            .where(col(Delivery.company_id) == company_id, col(Delivery.state) == "delivered")
+        ).scalar_one()
+    return Counter({str(k): int(v) for k, v in rows}) + Counter({"e-receipts": int(sent)})
 
 
 def _table(counts: Counter[str], sent: int, started: float) -> Table:
@@ -175,6 +181,7 @@ def _table(counts: Counter[str], sent: int, started: float) -> Table:
     t.add_row("отправлено в API", str(sent))
     for key, label in STATUS_RU.items():
         t.add_row(label, str(counts.get(key, 0)))
+    t.add_row("доставлено покупателям (e-mail, SMS)", str(counts.get("e-receipts", 0)))
     return t
 
 
@@ -237,6 +244,7 @@ def prepare(
     stack.start_ingest()
     stack.start_registers(account.serials, account.fn_numbers, instant=instant, processes=processes)
     stack.start_receipts()
+    stack.start_delivery()
     console.print(f"Регистрация {registers} касс в ФНС (симулятор):")
     register_all(stack, account, console)
     return account

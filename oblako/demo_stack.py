@@ -239,6 +239,7 @@ class DemoStack:
             fns_url=fns_url,
             kep_trusted_roots=str(ca_file),
             job_poll_s=2.0,
+            run_delivery=False,  # the demo's delivery worker uses the channel simulator
             argon2_time_cost=2,
             argon2_memory_kib=19456,
         )
@@ -293,6 +294,38 @@ class DemoStack:
         )
         thread.start()
         self._receipts = (stop, thread)
+
+    def start_delivery(self) -> None:
+        """E-receipts to buyers (fleet/delivery) through the channel simulator: every channel
+        accepts and reports delivery after 2 s."""
+        from bench.delivery_sim import SimProvider
+        from fleet.delivery.channels import Channel
+        from fleet.delivery.worker import DeliveryWorker
+        from simulator.channels import FakeChannels
+
+        assert self.engine is not None
+        clock = SystemClock()
+        sim = SimProvider(FakeChannels(now=clock.wall, delay_s=2.0))
+        channels = (Channel.EMAIL, Channel.SMS, Channel.VK, Channel.OK)
+        worker = DeliveryWorker(
+            self.engine, clock, {c: sim for c in channels}, self.url, self.settings.secret_key
+        )
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.is_set():
+                if not worker.run_once():
+                    stop.wait(0.5)
+
+        thread = threading.Thread(target=loop, name="delivery", daemon=True)
+        thread.start()
+
+        def halt() -> None:
+            stop.set()
+            thread.join(15)
+            worker.close()
+
+        self._stops.append(halt)
 
     def stop_receipts(self) -> None:
         """Stop the receipts worker (the bench pauses it to time the API alone)."""

@@ -23,6 +23,8 @@ if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
     apt_install python3-venv
 fi
 command -v node >/dev/null || apt_install nodejs npm
+# the reports' PDF export needs a TrueType font with Cyrillic (fleet/reports/export.py)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_install fonts-dejavu-core
 
 if [ ! -x .venv/bin/python ]; then
     echo "setup: creating .venv"

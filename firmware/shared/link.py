@@ -71,7 +71,15 @@ DOCUMENT_ACTIONS = (
     "reregistration",
     "close_fiscal_mode",
 )
-SERVICE_ACTIONS = ("x_report", "ofd_exchange", "sync_time", "reboot", "read_archive")
+SERVICE_ACTIONS = (
+    "x_report",
+    "ofd_exchange",
+    "sync_time",
+    "reboot",
+    "read_archive",
+    "firmware_update",  # params {"firmware": {version, url, sha256, size}}: docs/firmware.md
+)
+MAX_BUNDLE = 16 * 1024 * 1024  # a firmware bundle's size limit (the board's flash)
 ACTIONS = DOCUMENT_ACTIONS + SERVICE_ACTIONS
 
 _SERIAL_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
@@ -180,6 +188,14 @@ def _unknown(errors: "Errors", obj: "dict[str, Any]", allowed: "tuple[str, ...]"
             _e(errors, str(key)[:40], "unknown", "Неизвестное поле")
 
 
+def _unknown_at(
+    errors: "Errors", path: str, obj: "dict[str, Any]", allowed: "tuple[str, ...]"
+) -> None:
+    for key in obj:
+        if key not in allowed:
+            _e(errors, path + "." + str(key)[:40], "unknown", "Неизвестное поле")
+
+
 def check_cmd(obj: "Any") -> "Errors":
     """Problems of a command (empty when it is good); never raises."""
     errors: Errors = []
@@ -208,7 +224,33 @@ def check_cmd(obj: "Any") -> "Errors":
             _e(errors, "request", "unknown", "Запрос — только у действий-документов")
         if "params" in obj and not isinstance(obj["params"], dict):
             _e(errors, "params", "type", "Параметры — JSON-объект")
+        elif action == "firmware_update":
+            _check_firmware(errors, (obj.get("params") or {}).get("firmware"))
     return errors
+
+
+def _check_firmware(errors: "Errors", fw: "Any") -> None:
+    # what a register needs to fetch and check a bundle before it reboots into it
+    if not isinstance(fw, dict):
+        _e(errors, "params.firmware", "required", "Обновлению нужен объект firmware")
+        return
+    _unknown_at(errors, "params.firmware", fw, ("version", "url", "sha256", "size"))
+    version = fw.get("version")
+    if not isinstance(version, str) or not 0 < len(version) <= 32 or not _printable(version):
+        _e(errors, "params.firmware.version", "format", "Версия — 1..32 печатных символа")
+    url = fw.get("url")
+    if (
+        not isinstance(url, str)
+        or len(url) > 512
+        or not (url[:7] == "http://" or url[:8] == "https://")
+        or not _printable(url)
+    ):
+        _e(errors, "params.firmware.url", "format", "Адрес сборки — http(s)://, до 512 символов")
+    digest = fw.get("sha256")
+    if not isinstance(digest, str) or len(digest) != 64 or not _hex(digest):
+        _e(errors, "params.firmware.sha256", "format", "SHA-256 — 64 шестнадцатеричные цифры")
+    if "size" in fw and (not _int(fw["size"]) or not 0 < fw["size"] <= MAX_BUNDLE):
+        _e(errors, "params.firmware.size", "range", "Размер сборки — от 1 байта до 16 МиБ")
 
 
 def _printable(s: str) -> bool:

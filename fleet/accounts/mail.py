@@ -9,18 +9,30 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
-__all__ = ["MailSender", "MemoryMailSender", "OutgoingMail", "SmtpMailSender"]
+__all__ = ["Attachment", "MailSender", "MemoryMailSender", "OutgoingMail", "SmtpMailSender"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file attached to a message."""
+
+    filename: str
+    content: bytes
+    maintype: str = "application"
+    subtype: str = "octet-stream"
+
+
+@dataclass(frozen=True)
 class OutgoingMail:
-    """One plain-text message."""
+    """One message: plain text, and optionally an HTML alternative of the same content."""
 
     to: str
     subject: str
     body: str
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = ()  # files (an auto-report)
 
 
 class MailSender(Protocol):
@@ -72,6 +84,13 @@ class SmtpMailSender:
         message["To"] = mail.to
         message["Subject"] = mail.subject
         message.set_content(mail.body)
+        if mail.html is not None:
+            message.add_alternative(mail.html, subtype="html")
+        # after the alternative: attaching turns the message into multipart/mixed
+        for a in mail.attachments:
+            message.add_attachment(
+                a.content, maintype=a.maintype, subtype=a.subtype, filename=a.filename
+            )
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
             if self.starttls:
                 smtp.starttls()

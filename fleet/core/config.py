@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     #: their lists of revoked certificates (CRL files or http(s) URLs, comma-separated; DER or PEM)
     kep_crls: str = ""
     fns_url: str = "http://127.0.0.1:8200"
+    #: EDO: the operator's gateway (`oblako sim edo` in development), Oblako's participant id.
+    edo_url: str = "http://127.0.0.1:8300"
+    edo_participant_id: str = "2AE-OBLAKO-0001"
     #: Drives: days before min(expiry, memory full) by which a drive must be replaced (delivery
     #: of a new drive and the re-registration).
     drive_lead_days: int = Field(default=30, ge=0, le=365)
@@ -78,6 +81,16 @@ class Settings(BaseSettings):
     bank_bik: str = "044525999"
     bank_account: str = "40702810900000000001"
     bank_corr_account: str = "30101810400000000999"
+    #: E-receipts to buyers (fleet/delivery): the channels switched on (Viber is blocked in
+    #: Russia since Dec 2024: add "viber" to enable it), the worker thread and its poll, and
+    #: an in-process loopback for SMS and messengers (development and the demo; no operator
+    #: adapters exist yet).
+    delivery_channels: str = "email,sms,vk,ok"
+    run_delivery: bool = True
+    delivery_poll_s: float = 0.5
+    delivery_loopback: bool = False
+    #: Advertising receipts: the price of one framed receipt (kopecks; tariffs carry none).
+    ad_receipt_price_kop: int = Field(default=30, ge=0)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Self:

@@ -15,8 +15,16 @@ from typing import Protocol
 
 from fleet.delivery.channels import CHANNELS, Channel, DeliveredOn
 from fleet.delivery.masking import mask
+from fleet.delivery.message import Outgoing
 
-__all__ = ["Attempt", "AttemptStatus", "Cascade", "Provider", "ProviderRefusedError"]
+__all__ = [
+    "Attempt",
+    "AttemptStatus",
+    "Cascade",
+    "Provider",
+    "ProviderRefusedError",
+    "settle",
+]
 
 
 class AttemptStatus(enum.StrEnum):
@@ -36,8 +44,11 @@ class ProviderRefusedError(Exception):
 class Provider(Protocol):
     """The wire contract of a channel provider (the simulator in simulator/channels meets it)."""
 
-    def send(self, channel: str, address: str, body: str) -> str:
-        """Hand the message over; return the provider's id or raise ProviderRefusedError."""
+    def send(self, channel: str, address: str, message: Outgoing, key: str) -> str:
+        """Hand the message over; return the provider's id or raise ProviderRefusedError.
+
+        ``key`` names this attempt: a provider that has seen it returns the first id and sends
+        nothing (the worker re-sends an attempt a crash left unconfirmed with the same key)."""
         ...
 
     def report(self, provider_id: str) -> str:
@@ -63,7 +74,7 @@ class Cascade:
 
     contact: str
     order: Sequence[Channel]
-    body: str
+    body: Outgoing
     provider: Provider
     charge: Callable[[Channel], bool]  # debit the tariff's price; False when the balance is short
     attempts: list[Attempt] = field(default_factory=list)
@@ -104,7 +115,9 @@ class Cascade:
                 attempt.error = "недостаточно средств на балансе"
                 continue
             try:
-                attempt.provider_id = self.provider.send(channel.value, self.contact, self.body)
+                attempt.provider_id = self.provider.send(
+                    channel.value, self.contact, self.body, f"{channel.value}:{self._next}"
+                )
             except ProviderRefusedError as exc:
                 attempt.status = AttemptStatus.FAILED
                 attempt.error = str(exc)
@@ -115,21 +128,25 @@ class Cascade:
                 return
 
     def _settle(self, attempt: Attempt, now: float) -> None:
-        policy = CHANNELS[attempt.channel]
         if attempt.provider_id is None:  # only a SENT attempt reaches here, and SENT has an id
             return
         state = self.provider.report(attempt.provider_id)
-        if state in ("bounced", "failed"):
-            attempt.status = AttemptStatus.FAILED
-            attempt.error = state
-            return
-        waited = now - attempt.at >= policy.wait_s
-        if (
-            policy.delivered_on is DeliveredOn.ACCEPTED
-            or state == "delivered"
-            or (policy.delivered_on is DeliveredOn.BOUNCE_WINDOW and waited)
-        ):
-            attempt.status = AttemptStatus.DELIVERED
-        elif waited:
-            attempt.status = AttemptStatus.FAILED
-            attempt.error = "нет отчёта о доставке за отведённое время"
+        attempt.status, attempt.error = settle(attempt.channel, state, now - attempt.at)
+
+
+def settle(channel: Channel, report: str, waited_s: float) -> tuple[AttemptStatus, str | None]:
+    """A sent attempt's status from the provider's report and the time it has waited, by the
+    channel's rule of "delivered" (channels.py)."""
+    policy = CHANNELS[channel]
+    if report in ("bounced", "failed"):
+        return AttemptStatus.FAILED, report
+    waited = waited_s >= policy.wait_s
+    if (
+        policy.delivered_on is DeliveredOn.ACCEPTED
+        or report == "delivered"
+        or (policy.delivered_on is DeliveredOn.BOUNCE_WINDOW and waited)
+    ):
+        return AttemptStatus.DELIVERED, None
+    if waited:
+        return AttemptStatus.FAILED, "нет отчёта о доставке за отведённое время"
+    return AttemptStatus.SENT, None

@@ -1,7 +1,8 @@
 """The attempts journal: saving a cascade's attempts and counting them for the cabinet.
 
-The counts feed the "Чеки покупателям" section (sent / delivered / failed by channel and
-period); the section itself is not built yet.
+The counts feed the «Чеки покупателям» section (fleet/delivery/service.py, pages.py): sent,
+delivered, failed by channel and period. `save_attempts` journals an in-memory `Cascade`; the
+durable worker (worker.py) writes its attempts itself.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 from typing import Final
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "FiscalDocument",
     "OfdStatus",
     "Operation",
+    "ReceiptContent",
     "tax_system_names",
 ]
 
@@ -145,3 +146,52 @@ class FiscalDocument(SQLModel, table=True):
     # and the request id of the receipt request that made it; None for rows made otherwise
     tlv: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     request_id: str | None = Field(default=None, max_length=64)
+
+
+class ReceiptContent(SQLModel, table=True):
+    """What a settlement document's or registration report's TLV says, read once
+    (fleet/documents/content.py): money in kopecks, counts and a bitmask of facts (`Flag` there)
+    that the compliance checks (fleet/compliance) read with SQL."""
+
+    __table_args__ = (
+        Index("ix_receiptcontent_company_issued", "company_id", "issued_at"),
+        # the latest registration report of each register, without a scan of the receipts
+        Index(
+            "ix_receiptcontent_registration",
+            "register_id",
+            "issued_at",
+            postgresql_where=text("doc_type IN (1, 11)"),
+            sqlite_where=text("doc_type IN (1, 11)"),
+        ),
+    )
+
+    document_id: int = Field(primary_key=True, foreign_key="fiscaldocument.id")
+    company_id: int | None = Field(default=None, foreign_key="company.id")
+    register_id: int = Field(foreign_key="register.id", index=True)
+    issued_at: float
+    doc_type: int
+    operation: int | None = None
+    total: int | None = Field(default=None, sa_type=BigInteger)  # 1020
+    cash: int | None = Field(default=None, sa_type=BigInteger)  # 1031
+    electronic: int | None = Field(default=None, sa_type=BigInteger)  # 1081
+    prepaid: int | None = Field(default=None, sa_type=BigInteger)  # 1215
+    credit: int | None = Field(default=None, sa_type=BigInteger)  # 1216
+    consideration: int | None = Field(default=None, sa_type=BigInteger)  # 1217
+    vat1102: int | None = Field(default=None, sa_type=BigInteger)  # VAT 20 % (22 % from 2026)
+    vat1103: int | None = Field(default=None, sa_type=BigInteger)  # VAT 10 %
+    vat1104: int | None = Field(default=None, sa_type=BigInteger)  # sum at 0 %
+    vat1105: int | None = Field(default=None, sa_type=BigInteger)  # sum without VAT
+    vat1106: int | None = Field(default=None, sa_type=BigInteger)  # VAT 20/120
+    vat1107: int | None = Field(default=None, sa_type=BigInteger)  # VAT 10/110
+    vat1120: int | None = Field(default=None, sa_type=BigInteger)  # Σ 1120 in 1115 (codes 7-12)
+    vat_codes: int = 0  # bit n: VAT code n (1199) used by an item or a 1119
+    items: int = 0  # count of 1059
+    items_sum: int = Field(default=0, sa_type=BigInteger)  # Σ 1043
+    internet: bool = False  # 1125 bit 0
+    buyer_contact: bool = False  # 1008 present
+    place: str | None = Field(default=None, max_length=256)  # 1187
+    flags: int = 0  # fleet/documents/content.py Flag
+    tax_system: int | None = None  # 1055
+    reg_tax: int | None = None  # 1062 (registration reports)
+    reg_usage: int | None = None  # 1290 (registration reports)
+    reg_agent: int | None = None  # 1057 (registration reports)

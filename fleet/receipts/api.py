@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from fleet.access.deps import need
 from fleet.access.permissions import Permission
 from fleet.access.principal import Principal
+from fleet.adreceipts import consent as ad_consent_records
 from fleet.deps import SessionDep, StateDep
 from fleet.receipts import service
 from fleet.receipts.exceptions import IdempotencyConflictError, InvalidReceiptError
@@ -90,6 +91,13 @@ def create(
             "(её адрес и часовой пояс)"
         ),
     ] = None,
+    ad_consent: Annotated[
+        bool | None,
+        Query(
+            description="Согласие покупателя (buyer_contact) на рекламу в электронном чеке: "
+            "true или false; без параметра прежний ответ покупателя не меняется"
+        ),
+    ] = None,
 ) -> Any:
     """Create a receipt (201), or return the one this request repeats (200)."""
     try:
@@ -118,6 +126,12 @@ def create(
         )
     if not created:
         response.status_code = status.HTTP_200_OK
+    if ad_consent is not None and rec.id is not None:  # fleet/adreceipts: advertising consent
+        ad_consent_records.record_from_request(
+            session, state.clock, company_id=p.company_id, receipt_id=rec.id, body=rec.body,
+            ad_consent=ad_consent,
+        )  # fmt: skip
+        session.commit()
     return _public(session, [rec])[0]
 
 

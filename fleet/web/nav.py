@@ -49,6 +49,18 @@ MENU: tuple[MenuSection, ...] = (
             MenuItem("Пробить чек", "/receipts/new", Permission.RECEIPTS_CREATE),
             MenuItem("Чеки из выписки", "/receipts/import", Permission.RECEIPTS_CREATE),
             MenuItem("Маркированные товары", "/receipts/marked", Permission.RECEIPTS_VIEW),
+            MenuItem("Чеки покупателям", "/receipts/delivery", Permission.RECEIPTS_VIEW),
+            MenuItem("Рекламные чеки", "/adreceipts", Permission.COMPANY_MANAGE),
+        ),
+    ),
+    MenuSection(
+        "Отчёты",
+        (
+            MenuItem("Готовые отчёты", "/reports", Permission.RECEIPTS_VIEW),
+            MenuItem("Свой отчёт", "/reports/templates/new", Permission.RECEIPTS_VIEW),
+            MenuItem("Автоотчёты", "/reports/schedules", Permission.RECEIPTS_VIEW),
+            MenuItem("Готовые файлы", "/reports/history", Permission.RECEIPTS_VIEW),
+            MenuItem("Отчёт генерала", "/general", Permission.COMPANY_MANAGE),
         ),
     ),
     MenuSection(
@@ -66,6 +78,11 @@ MENU: tuple[MenuSection, ...] = (
     ),
     MenuSection("Тарифы", (MenuItem("Тарифы", "/tariffs", Permission.BILLING_VIEW),), False),
     MenuSection(
+        "Контроль штрафов",
+        (MenuItem("Контроль штрафов", "/compliance", Permission.REGISTERS_VIEW),),
+        heading=False,
+    ),
+    MenuSection(
         "Фискальные накопители",
         (
             MenuItem("График замены ФН", "/drives", Permission.REGISTERS_VIEW),
@@ -74,12 +91,18 @@ MENU: tuple[MenuSection, ...] = (
     ),
     MenuSection("Уведомления", (MenuItem("Уведомления", "/notifications"),), heading=False),
     MenuSection(
+        "Подключение",
+        (MenuItem("Как подключиться к облачной кассе", "/guides", Permission.RECEIPTS_VIEW),),
+        heading=False,
+    ),
+    MenuSection(
         "Настройки",
         (
             MenuItem("Пользователи", "/settings/users", Permission.USERS_VIEW),
             MenuItem("Роли", "/settings/roles", Permission.USERS_VIEW),
             MenuItem("API-токены", "/settings/tokens", Permission.TOKENS_MANAGE),
             MenuItem("Журнал действий", "/settings/audit", Permission.AUDIT_VIEW),
+            MenuItem("ЭДО", "/settings/edo", Permission.BILLING_VIEW),
         ),
     ),
     MenuSection(
@@ -96,6 +119,9 @@ MENU: tuple[MenuSection, ...] = (
         (
             MenuItem("Стойки и кассы", "/console", Permission.OPERATOR_FLEET),
             MenuItem("Тревоги", "/console/alarms", Permission.OPERATOR_FLEET),
+            MenuItem("Прошивки", "/console/rollouts", Permission.OPERATOR_FLEET),
+            MenuItem("Мощность групп", "/console/capacity", Permission.OPERATOR_FLEET),
+            MenuItem("Склад ФН и наряды", "/console/stock", Permission.OPERATOR_FLEET),
             MenuItem("Команды", "/console/commands", Permission.OPERATOR_FLEET),
         ),
     ),

@@ -10,6 +10,7 @@ for the path parameters it introduces; never remove another helper's entries.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable
 
@@ -22,8 +23,10 @@ from fleet.bookings.models import Booking
 from fleet.console.models import Alarm, ConsoleCommand
 from fleet.core.clock import Clock
 from fleet.documents.models import FiscalDocument
+from fleet.edo.models import EdoDocument
 from fleet.notify.models import Notification
 from fleet.registers.models import Register, RegisterState
+from fleet.reports.models import ReportRun, ReportSchedule, ReportTemplate
 from fleet.stores.models import Store
 
 __all__ = ["FACTORIES", "Factory"]
@@ -290,6 +293,178 @@ def alarm(session: Session, clock: Clock, company_id: int) -> int:
     )
 
 
+def ad_template(session: Session, clock: Clock, company_id: int) -> int:
+    """An advertising-receipt template with no pictures (fleet/adreceipts)."""
+    from fleet.adreceipts.models import AdTemplate
+
+    return _added(
+        session,
+        AdTemplate(
+            company_id=company_id,
+            name=f"Шаблон {_unique()}",
+            background="#ffffff",
+            company_name="",
+            greeting="",
+            text="",
+            created_at=clock.wall(),
+            updated_at=clock.wall(),
+        ),
+    )
+
+
+def ad_assignment(session: Session, clock: Clock, company_id: int) -> int:
+    """A template applied to a store (fleet/adreceipts)."""
+    from fleet.adreceipts.models import AdAssignment
+
+    return _added(
+        session,
+        AdAssignment(
+            company_id=company_id,
+            template_id=ad_template(session, clock, company_id),
+            kind="store",
+            store_id=store(session, clock, company_id),
+            created_at=clock.wall(),
+        ),
+    )
+
+
+def report_template(session: Session, clock: Clock, company_id: int) -> int:
+    return _added(
+        session,
+        ReportTemplate(
+            company_id=company_id,
+            name="Выручка по кассам",
+            base="revenue_register",
+            columns="register,net",
+            created_at=clock.wall(),
+            updated_at=clock.wall(),
+        ),
+    )
+
+
+def report_schedule(session: Session, clock: Clock, company_id: int) -> int:
+    return _added(
+        session,
+        ReportSchedule(
+            company_id=company_id,
+            report="revenue_day",
+            frequency="daily",
+            period="day",
+            fmt="csv",
+            email="boss@example.ru",
+            next_run_at=clock.wall() + 86400,
+            created_at=clock.wall(),
+        ),
+    )
+
+
+def report_run(session: Session, clock: Clock, company_id: int) -> int:
+    return _added(
+        session,
+        ReportRun(
+            company_id=company_id,
+            title="Выручка по дням",
+            fmt="csv",
+            filename="revenue_day.csv",
+            content=b"\xef\xbb\xbf",
+            created_at=clock.wall(),
+        ),
+    )
+
+
+_edo_months = itertools.count()
+
+
+def edo_document(session: Session, clock: Clock, company_id: int) -> int:
+    """A closing document (УПД) of the company (fleet/edo)."""
+    return _added(
+        session,
+        EdoDocument(
+            company_id=company_id,
+            period=f"{1000 + next(_edo_months):04d}-01",  # unique per company and kind
+            kind="tariffs",
+            number=_unique(),
+            amount=12_200,
+            vat=2_200,
+            lines=[{"name": "Абонентская плата", "amount": 12_200}],
+            file_id=_unique(),
+            xml="<Файл/>",
+            recipient_id="2BE-1",
+            created_at=clock.wall(),
+        ),
+    )
+
+
+def firmware_bundle(session: Session, clock: Clock, company_id: int) -> int:
+    """An uncertified firmware bundle (fleet-wide, operator-only; fleet/rollouts)."""
+    from fleet.rollouts.models import FirmwareBundle
+
+    tag = _unique()
+    return _added(
+        session,
+        FirmwareBundle(
+            version=f"0.0.{tag[:8]}",
+            sha256=(tag * 8)[:64],
+            size=1,
+            manifest={},
+            data=b"x",
+            created_at=clock.wall(),
+        ),
+    )
+
+
+def rollout(session: Session, clock: Clock, company_id: int) -> int:
+    """A running rollout of a new bundle to the whole fleet (operator-only)."""
+    from fleet.rollouts.models import Rollout
+
+    return _added(
+        session,
+        Rollout(
+            bundle_id=firmware_bundle(session, clock, company_id),
+            phases=[100],
+            base_url="http://127.0.0.1",
+            created_at=clock.wall(),
+        ),
+    )
+
+
+def work_order(session: Session, clock: Clock, company_id: int) -> int:
+    """A drive replacement order for a new register of the company (operator-only)."""
+    from fleet.drives.models import Drive
+    from fleet.stock.models import WorkOrder
+    from fleet.stock.service import STEPS
+
+    register_id = register(session, clock, company_id)
+    fn = f"{uuid.uuid4().int % 10**16:016d}"
+    drive_id = _added(
+        session,
+        Drive(fn_number=fn, register_id=register_id, company_id=company_id,
+              first_seen_at=clock.wall()),
+    )  # fmt: skip
+    return _added(
+        session,
+        WorkOrder(
+            register_id=register_id,
+            drive_id=drive_id,
+            fn_number=fn,
+            model_code="FN-1.2-15",
+            due_day=int(clock.wall() // 86400) + 10,
+            steps=[{"code": st.code, "done_at": None, "command_id": None} for st in STEPS],
+            created_at=clock.wall(),
+        ),
+    )
+
+
+def work_order_step(session: Session, clock: Clock, company_id: int) -> int:
+    """Step codes are the procedure's names (fleet/stock/service.py STEPS): 0 is none (404)."""
+    return 0
+
+
+def guide_slug(session: Session, clock: Clock, company_id: int) -> int:
+    """Guides are the same for every company (fleet/guides/catalog.py): no such guide, 404."""
+    return 0
+
+
 FACTORIES: dict[str, Factory] = {
     "company_id": company,
     "role_id": role,
@@ -307,4 +482,15 @@ FACTORIES: dict[str, Factory] = {
     "receipt_id": receipt,
     "command_id": console_command,
     "alarm_id": alarm,
+    "edo_document_id": edo_document,
+    "guide_slug": guide_slug,
+    "report_template_id": report_template,
+    "report_schedule_id": report_schedule,
+    "report_run_id": report_run,
+    "ad_template_id": ad_template,
+    "ad_assignment_id": ad_assignment,
+    "bundle_id": firmware_bundle,
+    "rollout_id": rollout,
+    "order_id": work_order,
+    "code": work_order_step,
 }

@@ -44,7 +44,9 @@ from tests.fleet.objects import FACTORIES
 
 #: Routes anyone may call: sign-up, confirmation, sign-in and -out, invitations, the main page
 #: (a guest sees the pitch), the API description, static files, the bank's acquiring callback
-#: (signed by the bank, not by a user).
+#: (signed by the bank, not by a user); pages whose unguessable token is the key (the General's
+#: report /g/, the buyer's receipt /r/), firmware bundles addressed by their SHA-256, and the
+#: peers' APIs with their own tokens (ATOL, Ferma, the sandbox: tests/compat prove their auth).
 PUBLIC_PATHS = frozenset(
     {
         "/",
@@ -62,9 +64,18 @@ PUBLIC_PATHS = frozenset(
         "/docs",
         "/docs/oauth2-redirect",
         "/redoc",
+        "/g/{token}",
+        "/r/{token}",
+        "/firmware/bundles/{sha256}.bin",
     }
 )
-PUBLIC_PREFIXES = ("/static",)
+PUBLIC_PREFIXES = (
+    "/static",
+    "/ad/images/",  # advertising pictures: mail clients fetch them
+    "/atol/",
+    "/ferma/",
+    "/sandbox/",
+)
 
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 

@@ -81,6 +81,36 @@ def test_storage_acknowledgement():
     assert codes(link.check_stored(many)) == [("missing", "type")]
 
 
+def test_an_ofd_answer_acknowledgement_names_fd_numbers():
+    assert link.check_stored({"v": 1, "fn": FN, "through": 0, "ofd": [1, 2, 0xFFFFFFFF]}) == []
+    bad = {"v": 1, "fn": FN, "through": 0, "ofd": [0, "7", True]}
+    assert codes(link.check_stored(bad)) == [("ofd[0]", "range"), ("ofd[1]", "range"),
+                                             ("ofd[2]", "range")]  # fmt: skip
+    many = {"v": 1, "fn": FN, "through": 0, "ofd": [1] * (link.MAX_OFD_ACKS + 1)}
+    assert codes(link.check_stored(many)) == [("ofd", "type")]
+
+
+def test_a_firmware_update_names_a_bundle_the_register_can_check():
+    fw = {"version": "1.1.0", "url": "https://fleet.example/b.bin", "sha256": "ab" * 32}
+    good = cmd(action="firmware_update", request=None, params={"firmware": fw})
+    assert link.check_cmd(good) == []
+    sized = dict(fw)
+    sized["size"] = 133947
+    assert link.check_cmd(cmd(action="firmware_update", request=None,
+                              params={"firmware": sized})) == []  # fmt: skip
+    none = cmd(action="firmware_update", request=None)
+    assert codes(link.check_cmd(none)) == [("params.firmware", "required")]
+    bad = {"version": "", "url": "ftp://x", "sha256": "AB" * 32, "size": 0, "extra": 1}
+    assert codes(link.check_cmd(cmd(action="firmware_update", request=None,
+                                    params={"firmware": bad}))) == [
+        ("params.firmware.extra", "unknown"),
+        ("params.firmware.version", "format"),
+        ("params.firmware.url", "format"),
+        ("params.firmware.sha256", "format"),
+        ("params.firmware.size", "range"),
+    ]  # fmt: skip
+
+
 def test_desired_state():
     good = {
         "v": 1,

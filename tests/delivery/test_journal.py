@@ -5,15 +5,16 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bench.delivery_sim import SimProvider as Wire
 from fleet.accounts.models import Company
 from fleet.core.clock import SettableClock
 from fleet.delivery.cascade import Cascade
 from fleet.delivery.channels import Channel
 from fleet.delivery.journal import save_attempts, stats
+from fleet.delivery.message import Outgoing
 from fleet.delivery.models import DeliveryAttempt
 from simulator.channels import FakeChannels, Outcome
 from tests.fleet import objects
-from tests.fleet.test_delivery_cascade import Wire
 
 
 def test_journal_keeps_masked_attempts_and_counts_by_channel(
@@ -32,7 +33,9 @@ def test_journal_keeps_masked_attempts_and_counts_by_channel(
         other_receipt = objects.receipt(session, clock, other)
         fake = FakeChannels(now=clock.wall)
         fake.plan("sms", Outcome.FAIL)
-        c = Cascade("+79161234567", [Channel.SMS, Channel.VK], "чек", Wire(fake), lambda _: True)
+        c = Cascade(
+            "+79161234567", [Channel.SMS, Channel.VK], Outgoing("чек"), Wire(fake), lambda _: True
+        )
         c.step(clock.wall())
         save_attempts(session, mine, receipt_id, c.attempts)
         save_attempts(session, mine, receipt_id, c.attempts)  # idempotent: replaces

@@ -6,11 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fleet.delivery.cascade import AttemptStatus, Cascade, ProviderRefusedError
+from bench.delivery_sim import SimProvider as Wire
+from fleet.delivery.cascade import AttemptStatus, Cascade
 from fleet.delivery.channels import CHANNELS, Channel, default_order, enabled_channels
 from fleet.delivery.exceptions import BadContactError, UnknownChannelError
 from fleet.delivery.masking import mask
-from simulator.channels import FakeChannels, Outcome, RefusedError
+from fleet.delivery.message import Outgoing
+from simulator.channels import FakeChannels, Outcome
 
 
 class Clock:
@@ -19,22 +21,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
-
-
-class Wire:
-    """Adapter from the simulator's refusal to the fleet's (the two packages share no code)."""
-
-    def __init__(self, fake: FakeChannels) -> None:
-        self.fake = fake
-
-    def send(self, channel: str, address: str, body: str) -> str:
-        try:
-            return self.fake.send(channel, address, body)
-        except RefusedError as exc:
-            raise ProviderRefusedError(str(exc)) from exc
-
-    def report(self, provider_id: str) -> str:
-        return self.fake.report(provider_id)
 
 
 PHONE_ORDER = [Channel.SMS, Channel.VK, Channel.OK]
@@ -55,7 +41,7 @@ def make(
         charged.append(channel)
         return True
 
-    return Cascade(contact, order, "чек", Wire(fake), charge), fake, clock, charged
+    return Cascade(contact, order, Outgoing("чек"), Wire(fake), charge), fake, clock, charged
 
 
 def run(c: Cascade, clock: Clock, limit: int = 100) -> None:

@@ -1,0 +1,1 @@
+"""Ferma (OFD.ru)-compatible API (docs/compat.md)."""

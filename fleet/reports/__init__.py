@@ -1,0 +1,2 @@
+"""The «Отчёты» section: ready reports over rollups of the fiscal documents, exports, custom
+templates and auto-reports (docs/reports.md)."""

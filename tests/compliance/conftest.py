@@ -1,0 +1,26 @@
+"""The compliance tests' fixtures: the fleet's (SQLite, or one PostgreSQL database emptied per
+test with DATABASE_URL)."""
+
+from __future__ import annotations
+
+from tests.fleet.conftest import (
+    fixture_client,
+    fixture_clock,
+    fixture_ctx,
+    fixture_engine,
+    fixture_mailer,
+    fixture_pg_engine,
+    fixture_pg_server,
+    fixture_settings,
+)
+
+__all__ = [
+    "fixture_client",
+    "fixture_clock",
+    "fixture_ctx",
+    "fixture_engine",
+    "fixture_mailer",
+    "fixture_pg_engine",
+    "fixture_pg_server",
+    "fixture_settings",
+]
