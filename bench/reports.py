@@ -35,6 +35,7 @@ from fleet.access.principal import Principal
 from fleet.accounts.models import Company
 from fleet.core.clock import SettableClock
 from fleet.core.db import make_engine, normalise_url
+from fleet.general import figures as general_figures
 from fleet.registers.models import Register, RegisterState
 from fleet.reports import catalog, rollup, service
 from fleet.reports.filters import ReportFilter
@@ -238,6 +239,18 @@ def run(
                 result.timings.append(
                     Timing(code, label, n, statistics.median(spent), percentile(spent, 0.95), rows)
                 )
+            # the General's report (fleet/general/figures.py) over the same rollups: the last
+            # 30 or 365 Moscow days, and the equal period before them for the change
+            days = 30 if label == "месяц" else 365
+
+            def general(days: int = days) -> int:
+                with Session(engine) as s:
+                    return len(general_figures.build(s, company, last, days).by_day)
+
+            spent, rows = _time(n, general)
+            result.timings.append(
+                Timing("general", label, n, statistics.median(spent), percentile(spent, 0.95), rows)
+            )
         engine.dispose()
         return result
 
