@@ -1,0 +1,18 @@
+"""Integrations (issue 13): compatible APIs, sandbox, guides, EDO."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0028"
+down_revision: str | None = "0027"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply (placeholder: filled by the issue's change)."""
+
+
+def downgrade() -> None:
+    """Revert."""

@@ -1,0 +1,18 @@
+"""Operator console and firmware (issue 9): desired state and signed bundles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0029"
+down_revision: str | None = "0028"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply (placeholder: filled by the issue's change)."""
+
+
+def downgrade() -> None:
+    """Revert."""

@@ -1,0 +1,18 @@
+"""E-receipts (issue 10): delivery reports and bounces."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0030"
+down_revision: str | None = "0029"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply (placeholder: filled by the issue's change)."""
+
+
+def downgrade() -> None:
+    """Revert."""
