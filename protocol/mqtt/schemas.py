@@ -195,7 +195,45 @@ CMD["allOf"] = [
         "if": {"properties": {"action": {"enum": list(link.DOCUMENT_ACTIONS)}}},
         "then": {"required": ["request"], "not": {"required": ["params"]}},
         "else": {"not": {"required": ["request"]}},
-    }
+    },
+    {
+        # what a register needs to fetch and check a bundle (link._check_firmware)
+        "if": {"properties": {"action": {"const": "firmware_update"}}},
+        "then": {
+            "required": ["params"],
+            "properties": {
+                "params": {
+                    "required": ["firmware"],
+                    "properties": {
+                        "firmware": {
+                            "type": "object",
+                            "required": ["version", "url", "sha256"],
+                            "properties": {
+                                "version": {
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "maxLength": 32,
+                                    "pattern": _PRINTABLE,
+                                },
+                                "url": {
+                                    "type": "string",
+                                    "maxLength": 512,
+                                    "pattern": "^https?://[!#-\\[\\]-~]*$",
+                                },
+                                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                "size": {
+                                    "type": "integer",
+                                    "minimum": 1,
+                                    "maximum": link.MAX_BUNDLE,
+                                },
+                            },
+                            "additionalProperties": False,
+                        }
+                    },
+                }
+            },
+        },
+    },
 ]
 
 STORED = _obj(

@@ -174,3 +174,20 @@ def test_register_checks_accept_exactly_what_the_schema_accepts(
         schema_ok = False
     problems = link.CHECKS[kind](payload)
     assert schema_ok == (not problems), (payload, problems)
+
+
+def test_a_firmware_update_needs_its_bundle_in_the_schema_as_in_the_register() -> None:
+    # found by the property test above: the schema took a firmware_update without params
+    cmd = {"v": 1, "id": "fw-1", "ttl": 60, "issued_at": 0, "action": "firmware_update"}
+    with pytest.raises(PayloadFormatError):
+        codec.validate("cmd", cmd)
+    assert link.check_cmd(cmd)[0][0] == "params.firmware"
+    cmd["params"] = {
+        "firmware": {"version": "1.2.0", "url": "https://fw.example/1.2.0", "sha256": "a" * 64}
+    }
+    codec.validate("cmd", cmd)
+    assert link.check_cmd(cmd) == []
+    cmd["params"]["firmware"]["url"] = "ftp://fw.example/1.2.0"
+    with pytest.raises(PayloadFormatError):
+        codec.validate("cmd", cmd)
+    assert link.check_cmd(cmd)[0][0] == "params.firmware.url"
