@@ -4,8 +4,10 @@ A throwaway PostgreSQL database (`create_all`), loaded with COPY: companies, reg
 shadows, and per register one registration report then settlement documents and shift reports
 spread over 60 days (receipts, returns, corrections; the newest few unconfirmed by the OFD),
 with the `receiptcontent` row the content job would file for each (fleet/documents/content.py);
-a small share of documents carry violations so the checks have findings to file. The secondary
-indexes of both tables are built after the load, then `VACUUM ANALYZE`.
+a small share of documents carry violations so the checks have findings to file. Bank payments
+for K23 (`receivedpayment`): one per hundred documents, each the sum of an electronic receipt
+that day, plus one unreceipted payment on every 50th register. The secondary indexes of both
+document tables are built after the load, then `VACUUM ANALYZE`.
 
 Measured: the weekly run (`run_checks`, every check, every register) with the time of each
 check, against a same-run baseline — a bare `SELECT count(*) FROM fiscaldocument` (one full
@@ -79,7 +81,21 @@ CONTENT_COLS: Final = [
     "cash", "electronic", "vat1102", "vat_codes", "items", "items_sum", "internet",
     "buyer_contact", "place", "flags", "tax_system", "reg_tax", "reg_usage", "reg_agent",
 ]  # fmt: skip
+PAYMENT_COLS: Final = [
+    "company_id", "key", "source", "paid_at", "number", "amount", "operation", "payer",
+    "payer_inn", "purpose", "needs_receipt", "reason", "recorded_at",
+]  # fmt: skip
 N: Final = "\\N"
+MSK_S: Final = 3 * 3600.0
+
+
+def _payment(co: int, key: str, at: float, amount: int) -> str:
+    """A person's bank transfer on the day of `at` (Moscow), as received.record files it."""
+    paid = ((at + MSK_S) // DAY) * DAY - MSK_S
+    return (
+        f"{co}\t{key}\tbank\t{paid}\t{key[-8:]}\t{amount}\t1\tИванов И. И.\t\tЗаказ"
+        f"\ttrue\t\t{NOW}\n"
+    )
 
 
 def _load(conninfo: str, registers: int, documents: int, progress: Callable[[str], None]) -> None:
@@ -123,6 +139,7 @@ def _load(conninfo: str, registers: int, documents: int, progress: Callable[[str
             progress(f"документы: {doc_id:,} из {per * registers:,}".replace(",", " "))
             docs = io.StringIO()
             cont = io.StringIO()
+            pays = io.StringIO()
             for r in range(start, min(registers, start + 199) + 1):
                 co = (r - 1) % companies + 1
                 fn = f"9999{r:012d}"
@@ -155,6 +172,10 @@ def _load(conninfo: str, registers: int, documents: int, progress: Callable[[str
                     vat = total * 22 // 122
                     cash = total if j % 3 == 0 else 0
                     place = "Склад" if (r % 500 == 0 and j % 97 == 0) else "Магазин"
+                    if j % 100 == 7 and cash == 0 and op == 1 and dtype == 3:
+                        pays.write(_payment(co, f"bench:{doc_id}", at, total))
+                    if j == per // 2 and r % 50 == 0:  # K23: nobody made this one a receipt
+                        pays.write(_payment(co, f"bench:lost:{r}", at, 500_000 + r))
                     docs.write(
                         f"{doc_id}\t{r}\t{co}\t{fn}\t{j + 1}\t{dtype}\t{op}\t{total}\t1"
                         f"\t{j // 48 + 1}\t0\tfalse\t{at}\t{at + 1}\t{status}\n"
@@ -166,6 +187,7 @@ def _load(conninfo: str, registers: int, documents: int, progress: Callable[[str
                     )
             _copy(conn, "fiscaldocument", DOC_COLS, docs)
             _copy(conn, "receiptcontent", CONTENT_COLS, cont)
+            _copy(conn, "receivedpayment", PAYMENT_COLS, pays)
             conn.commit()
         for table in ("company", "register", "fiscaldocument"):
             conn.execute(

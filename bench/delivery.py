@@ -2,15 +2,22 @@
 
 A throwaway database (a SQLite file, or a database made on the PostgreSQL server
 ``database_url`` names and dropped at the end) gets a company, a register and its 1117 sender;
-a local SMTP sink (aiosmtpd) takes the mail. Measured in one run:
+a local SMTP sink (bench/smtp_sink.py: ``sinks`` processes sharing one port by SO_REUSEPORT)
+takes the mail. Measured in one run, in this order:
 
-* **bare SMTP** — the same messages (rendered once) sent straight through the e-mail provider
-  (one kept-open connection), as fast as it goes: the ceiling;
-* **steady** — a producer marks ``rate`` receipts a second fiscalised (each naming a buyer's
-  e-mail) for ``seconds``; the worker (`fleet.delivery.worker.DeliveryWorker`, its own thread,
-  as in the app) picks them up. Per receipt: fiscalisation → first send attempt (p50, p99);
-* **throughput** — ``burst`` receipts fiscalised at once, drained by the worker: receipts/s
-  against the bare SMTP rate.
+* **sink** — what the sink takes from pipelined clients: its ceiling, so a reader can see
+  neither side below measured the sink;
+* **bare SMTP** — the same letter (rendered once) sent through the e-mail provider (MIME built
+  per letter, kept connections) by ``workers`` processes of ``concurrency`` threads each, as
+  fast as it goes: letters/s and the senders' CPU µs per letter;
+* **steady** — a producer process marks ``rate`` receipts a second fiscalised (each naming a
+  buyer's e-mail) for ``seconds``; ``workers`` processes each run the worker
+  (`fleet.delivery.worker.DeliveryWorker`, ``loops`` passes in flight, ``concurrency`` sending
+  threads) as the app's delivery thread does. Per receipt: fiscalisation → first send attempt
+  (p50, p99);
+* **throughput** — ``burst`` receipts fiscalised at once, drained by the same processes:
+  receipts/s against the bare SMTP rate, and the workers' CPU µs per receipt (their claims,
+  renders, MIME, sends and records; the database server's own CPU is not in it).
 
 Targets (issue 10): p99 under 5 s at 200 receipts/s, throughput at least 70 % of bare SMTP.
 """
@@ -18,6 +25,7 @@ Targets (issue 10): p99 under 5 s at 200 receipts/s, throughput at least 70 % of
 from __future__ import annotations
 
 import multiprocessing
+import os
 import socket
 import statistics
 import tempfile
@@ -31,16 +39,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from aiosmtpd.controller import Controller
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, col, select
 
 import fleet.models  # noqa: F401  (registers every table)
+from bench.smtp_sink import capacity, serve
 from fleet.accounts.models import Company
 from fleet.core.clock import SystemClock
 from fleet.core.db import make_engine
 from fleet.delivery.channels import Channel
+from fleet.delivery.compose import PartView, ReceiptView, compose, templates
 from fleet.delivery.email import SmtpEmailProvider
 from fleet.delivery.message import Outgoing
 from fleet.delivery.models import Delivery
@@ -59,15 +68,22 @@ class DeliveryResult:
     """What one run measured."""
 
     database: str
+    workers: int  # processes on each side (bare senders, cascade workers)
+    sinks: int  # sink processes
+    sink_rate: float  # letters/s the sink took from pipelined clients
     rate: int
     seconds: float
     steady_receipts: int
     latencies: list[float]  # fiscalisation → first send attempt, seconds
     achieved_rate: float  # receipts/s the producer managed
-    bare_rate: float  # messages/s straight through SMTP
+    bare_rate: float  # letters/s straight through the provider
+    bare_cpu_us: float  # the senders' CPU per letter
     burst: int
     cascade_rate: float  # receipts/s through the worker
+    cascade_cpu_us: float  # the workers' CPU per receipt
+    sink_cpu_us: float  # the sink's CPU per letter (over the whole run)
     mails: int  # what the sink received in all
+    load: tuple[float, float, float]  # the machine's load average at the end
 
     @property
     def p50(self) -> float:
@@ -87,26 +103,6 @@ class DeliveryResult:
     @property
     def ok(self) -> bool:
         return self.p99 < P99_TARGET_S and self.ratio >= RATIO_TARGET
-
-
-class _Sink:
-    """Counts what arrives (the message is read in full by aiosmtpd first)."""
-
-    def __init__(self, count: Any) -> None:
-        self.count = count
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        with self.count.get_lock():
-            self.count.value += 1
-        return "250 OK"
-
-
-def _serve_sink(port: int, count: Any, stop: Any) -> None:
-    """The SMTP sink in a process of its own (a relay is not in the fleet's process)."""
-    controller = Controller(_Sink(count), hostname="127.0.0.1", port=port)
-    controller.start()
-    stop.wait()
-    controller.stop()
 
 
 def _produce(
@@ -256,23 +252,83 @@ def _fiscalise(
         s.commit()
 
 
-def _worker_threads(
-    worker: DeliveryWorker, stop: threading.Event, loops: int
-) -> list[threading.Thread]:
-    """``loops`` passes in flight at once: one claims and records while another's messages
-    are on the wire (claims are compare-and-set, so loops never share a receipt)."""
+def _provider(port: int) -> SmtpEmailProvider:
+    return SmtpEmailProvider("127.0.0.1", port, sender="cheki@bench.example.ru")
+
+
+def _letter() -> Outgoing:
+    """The letter the cascade renders for a bench receipt (bare SMTP sends this one)."""
+    view = ReceiptView.build(
+        company_name="ООО «Бенч»",
+        company_inn="7707083893",
+        body={
+            "operation": "sale",
+            "items": [{"name": "Кофе", "price": 25000, "quantity": "1", "sum": 25000}],
+            "payments": {"electronic": 25000},
+        },
+        total=25000,
+        profile={"sender_email": "cheki@bench.example.ru", "address": "Москва"},
+        parts=[PartView("7380440700076549", 1, "1234567890", None, None, None, None)],
+        link="https://oblako.example.ru/r/" + "x" * 43,
+    )
+    return compose(templates(), Channel.EMAIL, view)
+
+
+def _bare_process(
+    port: int, first: int, n: int, concurrency: int, go: Any, out: Any, idx: int
+) -> None:
+    """``n`` letters through the provider over ``concurrency`` threads; (seconds, CPU s)."""
+    provider = _provider(port)
+    message = _letter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(lambda i: provider._connect(), range(concurrency)))  # connections up
+        go.wait()
+        t0, c0 = time.monotonic(), time.process_time()
+        list(
+            pool.map(
+                lambda i: provider.send("email", f"bare{i}@example.ru", message, f"0:{i}:email"),
+                range(first, first + n),
+            )
+        )
+        out[2 * idx] = time.monotonic() - t0
+        out[2 * idx + 1] = time.process_time() - c0
+    provider.close()
+
+
+def _worker_process(
+    url: str, port: int, loops: int, batch: int, concurrency: int, stop: Any, cpu: Any, idx: int
+) -> None:
+    """The app's delivery worker in a process of its own (the GIL: rendering and MIME are CPU),
+    ``loops`` passes in flight (one claims and records while another's letters are on the
+    wire; claims are compare-and-set, so loops and processes never share a receipt)."""
+    engine = make_engine(url)
+    provider = _provider(port)
+    worker = DeliveryWorker(
+        engine,
+        SystemClock(),
+        {Channel.EMAIL: provider},
+        "https://oblako.example.ru",
+        "bench-secret",
+        batch=batch,
+        concurrency=concurrency,
+    )
 
     def loop() -> None:
         while not stop.is_set():
             if not worker.run_once():
                 stop.wait(0.05)
 
-    threads = [
-        threading.Thread(target=loop, name=f"delivery-bench-{i}", daemon=True) for i in range(loops)
-    ]
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(loops)]
     for t in threads:
         t.start()
-    return threads
+    while not stop.wait(0.05):
+        cpu[idx] = time.process_time()
+    for t in threads:
+        t.join(30)
+    cpu[idx] = time.process_time()
+    worker.close()
+    provider.close()
+    engine.dispose()
 
 
 def _wait_for(pred: Callable[[], bool], timeout: float) -> None:
@@ -289,36 +345,52 @@ def run(
     rate: int = 200,
     seconds: float = 20.0,
     burst: int = 3000,
+    workers: int = 2,
+    sinks: int = 2,
     loops: int = 2,
-    batch: int = 200,
+    batch: int = 500,  # the app's worker default
+    concurrency: int = 8,
     progress: Callable[[str], None] = lambda _: None,
 ) -> DeliveryResult:
-    """The three measurements on a fresh database and SMTP sink."""
+    """The measurements on a fresh database and SMTP sink."""
     ctx = multiprocessing.get_context("spawn")
-    count = ctx.Value("i", 0)
+    count, sink_cpu = ctx.Value("i", 0), ctx.Value("d", 0.0)
     sink_stop = ctx.Event()
+    ready = ctx.Semaphore(0)
     port = _free_port()
-    sink = ctx.Process(target=_serve_sink, args=(port, count, sink_stop), daemon=True)
-    sink.start()
-    _wait_for(lambda: _listening(port), 30)
+    sink_procs = [
+        ctx.Process(target=serve, args=(port, count, sink_cpu, ready, sink_stop), daemon=True)
+        for _ in range(sinks)
+    ]
+    for p in sink_procs:
+        p.start()
+    for _ in sink_procs:
+        ready.acquire(timeout=30)
+    stop = ctx.Event()
+    procs: list[Any] = []
     try:
+        progress("ёмкость SMTP-приёмника…")
+        letter, _ = _provider(port).letter("bare@example.ru", _letter(), "0:0:email")
+        sink_rate = capacity(port, letter)
+
+        progress("письма напрямую через SMTP…")
+        bare_rate, bare_cpu = _bare(ctx, port, burst, workers, concurrency)
+
         with _database(database_url) as (engine, kind, url):
             company_id, register_id = _seed(engine, time.time())
-            provider = SmtpEmailProvider("127.0.0.1", port, sender="cheki@bench.example.ru")
-            worker = DeliveryWorker(
-                engine,
-                SystemClock(),
-                {Channel.EMAIL: provider},
-                "https://oblako.example.ru",
-                "bench-secret",
-                batch=batch,
-            )
-            progress("письма напрямую через SMTP…")
-            bare_rate = _bare(worker, provider, burst)
+            cpu = ctx.Array("d", workers)
+            procs = [
+                ctx.Process(
+                    target=_worker_process,
+                    args=(url, port, loops, batch, concurrency, stop, cpu, i),
+                    daemon=True,
+                )
+                for i in range(workers)
+            ]
+            for p in procs:
+                p.start()
 
             progress(f"поток {rate} чеков/с…")
-            stop = threading.Event()
-            threads = _worker_threads(worker, stop, loops)
             took = ctx.Value("d", 0.0)
             producer = ctx.Process(
                 target=_produce, args=(url, company_id, register_id, rate, seconds, took)
@@ -327,70 +399,66 @@ def run(
             producer.join()
             made = _receipts(engine)
             achieved = made / max(seconds, float(took.value))
-            _wait_for(lambda: _first_attempts(engine) >= made, 120)
+            _wait_for(lambda: _first_attempts(engine) >= made, 180)
             latencies = _latencies(engine)
 
             progress(f"{burst} чеков разом…")
             before = _first_attempts(engine)
             _fiscalise(engine, company_id, register_id, burst)
-            t0 = time.monotonic()
+            c0, t0 = sum(cpu[:]), time.monotonic()
             _wait_for(lambda: _first_attempts(engine) >= before + burst, 300)
             cascade_rate = burst / (time.monotonic() - t0)
+            cascade_cpu = (sum(cpu[:]) - c0) / burst
             stop.set()
-            for t in threads:
-                t.join(30)
-            worker.close()
-            provider.close()
+            for p in procs:
+                p.join(60)
     finally:
+        stop.set()
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
         sink_stop.set()
-        sink.join(15)
+        for p in sink_procs:
+            p.join(15)
+    mails = int(count.value)
     return DeliveryResult(
         database=kind,
+        workers=workers,
+        sinks=sinks,
+        sink_rate=sink_rate,
         rate=rate,
         seconds=seconds,
         steady_receipts=made,
         latencies=latencies,
         achieved_rate=achieved,
         bare_rate=bare_rate,
+        bare_cpu_us=bare_cpu * 1e6,
         burst=burst,
         cascade_rate=cascade_rate,
-        mails=int(count.value),
+        cascade_cpu_us=cascade_cpu * 1e6,
+        sink_cpu_us=float(sink_cpu.value) / max(mails, 1) * 1e6,
+        mails=mails,
+        load=os.getloadavg(),
     )
 
 
-def _bare(worker: DeliveryWorker, provider: SmtpEmailProvider, n: int) -> float:
-    """Messages/s straight through the provider: the same letter the cascade renders."""
-    from fleet.delivery.compose import ReceiptView, compose
-
-    view = ReceiptView.build(
-        company_name="ООО «Бенч»",
-        company_inn="7707083893",
-        body={"items": [{"name": "Кофе", "price": 25000, "quantity": "1", "sum": 25000}]},
-        total=25000,
-        profile={"sender_email": "cheki@bench.example.ru"},
-        parts=[],
-        link="https://oblako.example.ru/r/x",
-    )
-    message: Outgoing = compose(worker.env, Channel.EMAIL, view)
-    with ThreadPoolExecutor(worker.concurrency) as pool:  # as many connections as the worker
-        t0 = time.monotonic()
-        list(
-            pool.map(
-                lambda i: provider.send("email", f"bare{i}@example.ru", message, f"bare:{i}"),
-                range(n),
-            )
-        )
-        rate = n / (time.monotonic() - t0)
-    provider.close()
-    return rate
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+def _bare(ctx: Any, port: int, n: int, workers: int, concurrency: int) -> tuple[float, float]:
+    """Letters/s and CPU seconds per letter of ``workers`` sending processes (as many as the
+    cascade has, each with as many connections as a worker)."""
+    go, out = ctx.Event(), ctx.Array("d", 2 * workers)
+    share = n // workers
+    procs = [
+        ctx.Process(target=_bare_process, args=(port, i * share, share, concurrency, go, out, i))
+        for i in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    time.sleep(2.0)  # every process up with its connections open
+    go.set()
+    for p in procs:
+        p.join(300)
+    took = max(out[2 * i] for i in range(workers))
+    return share * workers / took, sum(out[2 * i + 1] for i in range(workers)) / (share * workers)
 
 
 def _receipts(engine: Engine) -> int:
@@ -423,10 +491,11 @@ def print_table(r: DeliveryResult) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"oblako bench delivery ({r.database}, SMTP-приёмник aiosmtpd)")
+    t = Table(title=f"oblako bench delivery ({r.database})")
     t.add_column("что")
     t.add_column("значение", justify="right")
     t.add_column("цель", justify="right")
+    t.add_row(f"SMTP-приёмник ({r.sinks} проц.), конвейером", f"{r.sink_rate:.0f} писем/с", "")
     t.add_row(
         f"поток: {r.steady_receipts} чеков за {r.seconds:.0f} с",
         f"{r.achieved_rate:.0f} чеков/с",
@@ -436,9 +505,15 @@ def print_table(r: DeliveryResult) -> None:
     t.add_row(
         "фискализация → первая попытка, p99", f"{r.p99 * 1000:.0f} мс", f"< {P99_TARGET_S:.0f} с"
     )
-    t.add_row("SMTP напрямую", f"{r.bare_rate:.0f} писем/с", "")
-    t.add_row(f"каскад, {r.burst} чеков разом", f"{r.cascade_rate:.0f} чеков/с", "")
+    t.add_row(f"SMTP напрямую ({r.workers} проц.)", f"{r.bare_rate:.0f} писем/с", "")
+    t.add_row(
+        f"каскад, {r.burst} чеков разом ({r.workers} проц.)", f"{r.cascade_rate:.0f} чеков/с", ""
+    )
     t.add_row("каскад / SMTP напрямую", f"{r.ratio:.0%}", f"≥ {RATIO_TARGET:.0%}")
+    t.add_row("ЦП на письмо, SMTP напрямую", f"{r.bare_cpu_us:.0f} мкс", "")
+    t.add_row("ЦП на чек, каскад (без сервера БД)", f"{r.cascade_cpu_us:.0f} мкс", "")
+    t.add_row("ЦП приёмника на письмо", f"{r.sink_cpu_us:.0f} мкс", "")
     t.add_row("писем принято приёмником", f"{r.mails}", "")
+    t.add_row("средняя загрузка машины (1/5/15 мин)", " / ".join(f"{x:.1f}" for x in r.load), "")
     Console().print(t)
     Console().print("[green]цели выполнены[/green]" if r.ok else "[red]цели не выполнены[/red]")

@@ -13,7 +13,8 @@
 #            harmless (DESIGN decision 4).
 #   stored   the fleet's watermark moves the outbox and releases the journal (ack_upto);
 #            gaps are sent again from the drive's archive.
-#   desired  kept and acknowledged in the shadow (desired_seq).
+#   desired  a newer seq is applied (the OFD endpoint) and kept; the state reports its
+#            desired_seq, so the fleet knows it took effect.
 #   out      presence (retained; the last will says offline), state on change and every
 #            state_every_s, one `doc` per document from the outbox, `ofd` per OFD answer,
 #            kept on flash and sent again until the fleet's `stored` names it
@@ -43,6 +44,7 @@ _RESULT_KEYS = (
     "errors", "qr", "total",
 )  # fmt: skip
 _DOC_TYPE_MASK = 0x7F
+_FISCAL_MODE = const(3)  # the drive's life phase "fiscal mode" (30h byte 0)
 
 
 def will(root: str, serial: str) -> tuple:
@@ -96,6 +98,7 @@ class Agent:
         self._service_at = -1e9
         self._state_dirty = True
         self._st = None  # type: dict | None
+        self._valid = None  # type: tuple | None  # (fn, "YYYY-MM-DD" | None) of 32h
         self._recovered = False
         client.on_message = self._on_message
         for kind in link.DOWN:
@@ -120,6 +123,20 @@ class Agent:
             self._st = self.reg.drive.status()
         return self._st
 
+    def _expires(self, fn: str, phase: int) -> str | None:
+        # The state schema's drive.expires: 32h's key validity end, asked once per drive in
+        # fiscal mode (phase 3; the date is set at fiscalisation) — the fleet's drive forecast,
+        # alarms and fines control (K05: the drive's term) read it.
+        if phase != _FISCAL_MODE:
+            return None
+        if self._valid is None or self._valid[0] != fn:
+            try:
+                t = self.reg.drive.validity()["valid_until"]
+                self._valid = (fn, "%04d-%02d-%02d" % (t[0], t[1], t[2]))
+            except RegisterError:
+                return None  # asked again with the next state
+        return self._valid[1]
+
     def publish_state(self) -> None:
         """The reported shadow (link.STATE)."""
         st = self._drive_status()
@@ -133,6 +150,9 @@ class Agent:
             "warnings": st["warnings"],
             "last_fd": st["last_fd"],
         }
+        expires = self._expires(fn, st["phase"])
+        if expires is not None:
+            drive["expires"] = expires
         ofd = rs.get("ofd")
         if isinstance(ofd, dict) and "unsent" in ofd:
             drive["unsent"] = ofd["unsent"] or 0
@@ -240,8 +260,18 @@ class Agent:
                 self._state_dirty = True
         elif kind == link.DESIRED:
             if self.desired is None or obj["seq"] > self.desired["seq"]:
+                self._apply_desired(obj)
                 self.desired = obj
                 self._state_dirty = True
+
+    def _apply_desired(self, obj: dict) -> None:
+        # What the runtime changes live (docs/mqtt.md `desired`): the OFD endpoint, used from
+        # the next connection (OfdClient.set_endpoint). The clock drift limit,
+        # automatic shift close and the firmware are kept in self.desired for what reads them;
+        # the firmware itself comes by the rollout's `firmware_update` command.
+        ofd = self.reg.ofd
+        if ofd is not None:
+            ofd.set_endpoint(obj.get("ofd_host", ofd.host), obj.get("ofd_port", ofd.port))
 
     def _ack(self, cmd_id: str, status: str, errors: list | None = None) -> None:
         out = {"id": cmd_id, "status": status, "at": self._now()}

@@ -11,6 +11,7 @@
 #
 # build() is the wiring without the hardware, so CPython tests run the same composition over a
 # simulated drive; main() adds machine.UART, the network and machine.reset().
+import binascii
 import json
 
 from firmware import net
@@ -37,7 +38,7 @@ STORE = "/store"
 SLOTS = "/fw"
 UART_DEFAULT = {"id": 1, "tx": 17, "rx": 18, "baud": 115200}
 _IDENTITY_KEYS = ("serial", "mqtt_url", "username", "password", "root", "ca_file", "ofd",
-                  "uart", "wifi")  # fmt: skip
+                  "uart", "wifi", "fw_key")  # fmt: skip
 
 
 def _unquote(s: str) -> str:
@@ -132,6 +133,14 @@ def load_identity(storage: "Any") -> dict:
     ofd = ident.get("ofd")
     if ofd is not None:
         _host_port(ofd)
+    fw_key = ident.get("fw_key")
+    if fw_key is not None:
+        try:
+            ok = isinstance(fw_key, str) and len(binascii.unhexlify(fw_key)) == 32
+        except ValueError:
+            ok = False
+        if not ok:
+            raise UsageError("%s: fw_key — 64 шестнадцатеричные цифры (Ed25519)" % (IDENTITY,))
     uart = dict(UART_DEFAULT)
     given = ident.get("uart") or {}
     if not isinstance(given, dict):
@@ -274,7 +283,11 @@ def build(
         drive, Journal(storage), clock, profile if isinstance(profile, dict) else None,
         storage=storage, ofd=ofd,
     )  # fmt: skip
-    updater = Updater(storage, slots, fetch=http_fetch(clock, ca_file))
+    fw_key = ident.get("fw_key")  # the build key's public half: only signed bundles install
+    updater = Updater(
+        storage, slots, fetch=http_fetch(clock, ca_file),
+        public_key=binascii.unhexlify(fw_key) if fw_key else None,
+    )  # fmt: skip
     return Agent(
         reg, client, Outbox(storage, clock), root, serial, updater.version(), updater=updater
     )

@@ -357,6 +357,7 @@ class FiscalDrive:
         self.warning = False
         self.answer = 0
         self.fn12 = False
+        self.calls = 0  # commands sent: lets a caller see whether the drive was used
         self.enq_sent = 0
         self.resent = 0
         self.broken = 0
@@ -511,6 +512,7 @@ class FiscalDrive:
 
     def _call_raw(self, code: int, data: bytes | bytearray | memoryview = b"") -> tuple:
         # (answer code without the warning bit, answer data); sets warning.
+        self.calls += 1
         ans, payload = self._transact(code, self._frame(code, data))
         self.answer = ans
         self.warning = bool(ans & _WARNING_BIT)

@@ -313,6 +313,20 @@ class OfdClient:
             raise
         return max(0.0, self._next_at - self.clock.monotonic())
 
+    def set_endpoint(self, host: str, port: int) -> bool:
+        """Use host:port from the next connection (the fleet's desired state, docs/mqtt.md); a
+        session under way ends on the old one. A client backing off after failures on the old
+        endpoint tries the new one at its next step. Returns whether it changed."""
+        if host == self.host and port == self.port:
+            return False
+        self.host = host
+        self.port = port
+        if self._state == _BACKOFF:
+            self.failures = 0
+            self._state = _IDLE
+            self._next_at = self.clock.monotonic()
+        return True
+
     def kick(self) -> None:
         """Poll the drive at the next step (a new document was made); backoff still holds."""
         if self._state == _IDLE:

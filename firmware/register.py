@@ -1769,11 +1769,16 @@ class Register:
         ofd = self.ofd
         if ofd is not None:
             run = getattr(ofd, "run_once", None) or getattr(ofd, "step", None)
+            used = getattr(self.drive, "calls", None)
             try:
                 out["ofd"] = run() if run is not None else None
             except RegisterError as x:
                 out["errors"].append("ofd: %s" % (x,))
-            self._st = None  # the OFD exchange used the drive
+            if used is None or used != self.drive.calls:
+                # the OFD exchange used the drive: its 30h may have changed. A step that only
+                # waited keeps the cache (most rounds: 3.5 k status reads a 530-document
+                # profiled bench run came from here, docs/benchmarks.md)
+                self._st = None
             events = getattr(ofd, "events", None)
             if events is not None:
                 out["ofd_events"] = events()  # delivered / rejected documents, for the fleet

@@ -21,7 +21,11 @@
 #                         and the old one stays as `previous`; failed -> rolled back at once.
 #
 # The bundle (written by `oblako firmware build`, oblako/firmware_build.py):
-#   b"OBLAKOFW1 <manifest length>\n" <manifest JSON> <each file's bytes, in manifest order>
+#   b"OBLAKOFW1 <manifest length>[ <signature>]\n" <manifest JSON> <each file's bytes, in order>
+# signature: 128 hex digits, the Ed25519 signature (firmware/ed25519.py) of the manifest JSON's
+# bytes by the build key; the manifest holds every file's SHA-256, so it signs the whole bundle.
+# A register given the build's public key (`public_key`, its identity's "fw_key") refuses an
+# unsigned bundle ("unsigned") and a forged one ("signature") before it writes any file.
 # manifest: {"format": 1, "version", "board", "files": [{"path", "size", "sha256"}], ...}.
 #
 # Portable: MicroPython 1.27 and CPython (the simulated registers run this same code with
@@ -31,6 +35,7 @@ import hashlib
 import json
 import os
 
+from firmware import ed25519
 from firmware.compat import const
 from firmware.errors import RegisterError
 
@@ -43,6 +48,7 @@ RECORD = "fwboot"  # the boot record's storage name
 SLOTS = ("a", "b")
 CHUNK = 1024
 MAX_MANIFEST = 16384
+MAX_HEAD = 200  # "OBLAKOFW1 16384 " and 128 hex digits of signature, with room
 MAX_FILES = 200
 _PATH_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/"
 _DIR_BIT = 0x4000
@@ -169,12 +175,18 @@ class Updater:
     DirSlots; `fetch(url)`: an object with read(n) (the HTTP body) or raises OSError."""
 
     def __init__(
-        self, storage: "Any", slots: "Any", fetch: "Any" = None, max_boots: int = 1
+        self,
+        storage: "Any",
+        slots: "Any",
+        fetch: "Any" = None,
+        max_boots: int = 1,
+        public_key: "bytes | None" = None,
     ) -> None:
         self.storage = storage
         self.slots = slots
         self.fetch = fetch
         self.max_boots = max_boots
+        self.public_key = public_key  # the build's Ed25519 key: only signed bundles install
 
     # ---- the boot record -------------------------------------------------------------------
 
@@ -269,18 +281,31 @@ class Updater:
         head = b""
         while not head.endswith(b"\n"):
             b = src.read(1)
-            if not b or len(head) > 32:
+            if not b or len(head) > MAX_HEAD:
                 raise UpdateError("format", "Не пакет прошивки Облако")
             head += b
         whole.update(head)
         parts = head[:-1].split(b" ")
-        if len(parts) != 2 or parts[0] != MAGIC or not parts[1].isdigit():
+        if not 2 <= len(parts) <= 3 or parts[0] != MAGIC or not parts[1].isdigit():
             raise UpdateError("format", "Не пакет прошивки Облако")
         n = int(parts[1])
         if not 0 < n <= MAX_MANIFEST:
             raise UpdateError("format", "Манифест пакета слишком велик")
+        signature = None
+        if len(parts) == 3:
+            try:
+                signature = binascii.unhexlify(parts[2])
+            except ValueError:
+                signature = b""
+            if len(signature) != 64:
+                raise UpdateError("format", "Подпись пакета — 128 шестнадцатеричных цифр")
         raw = _read_exact(src, n)
         whole.update(raw)
+        if self.public_key is not None:  # checked before any file is written
+            if signature is None:
+                raise UpdateError("unsigned", "Пакет не подписан: касса ставит только подписанные")
+            if not ed25519.verify(self.public_key, raw, signature):
+                raise UpdateError("signature", "Подпись пакета неверна: пакет подделан или чужой")
         try:
             manifest = _check_manifest(json.loads(raw))
         except ValueError:
@@ -304,6 +329,7 @@ class Updater:
             raise UpdateError("format", "После файлов пакета лишние байты")
         digest = binascii.hexlify(whole.digest()).decode()
         manifest["bundle_sha256"] = digest
+        manifest["signed"] = signature is not None
         out = self.slots.open_write(slot, "manifest.json")
         out.write(json.dumps(manifest).encode())
         out.close()

@@ -36,6 +36,7 @@ from fleet.edo.models import EdoConnection, EdoDocument
 from fleet.general.models import GeneralLink, GeneralView
 from fleet.jobs.models import Job
 from fleet.link.command_models import SentCommand
+from fleet.link.desired_models import DesiredState
 from fleet.link.ingest_models import (
     DeadLetter,
     DeviceShadow,
@@ -54,7 +55,7 @@ from fleet.receipts.models import (
     RoutingUsage,
 )
 from fleet.receipts_cabinet.models import ReceiptFacts, ReceiptFactsMark
-from fleet.receipts_import.models import ImportedPayment
+from fleet.receipts_import.models import ImportedPayment, ReceivedPayment
 from fleet.registers.models import Register
 from fleet.registration.models import PowerOfAttorney, RegistrationApplication, UsedDrive
 from fleet.reports.models import (
@@ -96,6 +97,7 @@ __all__ = [
     "DeadLetter",
     "DeadRegister",
     "DeliveryAttempt",
+    "DesiredState",
     "DeviceShadow",
     "Drive",
     "DriveForecast",
@@ -129,6 +131,7 @@ __all__ = [
     "ReceiptFacts",
     "ReceiptFactsMark",
     "ReceiptPart",
+    "ReceivedPayment",
     "Register",
     "RegisterFolder",
     "RegisterPeriod",

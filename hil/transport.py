@@ -2,7 +2,10 @@
 
 Anything pyserial opens (`/dev/ttyUSB0`, a pty path, `socket://host:port`, `loop://`) becomes
 the firmware's transport contract, the one `machine.UART` satisfies on a board. Every link can
-be wrapped in a `TracingTransport` that records each chunk with a timestamp.
+be wrapped in a `TracingTransport` that records each chunk with a timestamp. `open_transport`
+takes a `socket://` URL (a simulated drive on TCP) straight to the socket: pyserial's socket
+handler costs a select() and a Timeout object per read, most of the driver's CPU per command
+in the receipts bench (docs/benchmarks.md, issue 8).
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from __future__ import annotations
 import io
 import json
 import select
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Protocol
+from urllib.parse import urlsplit
 
 import serial
 
@@ -102,6 +107,65 @@ class SerialTransport:
     def close(self) -> None:
         """Close the port."""
         self.port.close()
+
+
+class SocketTransport:
+    """A `socket://host:port` link as a firmware transport, on the socket itself: a
+    `recv_into(MSG_DONTWAIT)` per read (what has arrived, like a UART driver), `wait` a single
+    select(), `write` a `sendall` (the driver writes one frame at a time)."""
+
+    def __init__(self, url: str, connect_timeout_s: float = 5.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "socket" or not parts.hostname or parts.port is None:
+            raise HilLinkError(f"not a socket://host:port URL: {url}")
+        try:
+            self.sock = socket.create_connection(
+                (parts.hostname, parts.port), timeout=connect_timeout_s
+            )
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.sock.settimeout(None)  # blocking writes; reads ask MSG_DONTWAIT
+        except OSError as e:
+            raise HilLinkError(f"cannot open {url}: {e}") from e
+        self.url = url
+
+    def write(self, buf: bytes | memoryview) -> int | None:
+        try:
+            self.sock.sendall(buf)
+        except OSError as e:
+            raise HilLinkError(f"write to {self.url} failed: {e}") from e
+        return len(buf)
+
+    def readinto(self, buf: bytearray) -> int | None:
+        try:
+            n = self.sock.recv_into(buf, 0, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError as e:
+            raise HilLinkError(f"read from {self.url} failed: {e}") from e
+        if n == 0:  # the drive closed the line: reads as silence, as an unplugged UART
+            return 0
+        return n
+
+    def wait(self, timeout_s: float) -> bool:
+        """Sleep until bytes arrive or `timeout_s` passes; True when bytes are waiting (a
+        closed line reads as ready: the driver then sleeps its poll interval)."""
+        try:
+            ready, _, _ = select.select([self.sock], [], [], max(0.0, timeout_s))
+        except (OSError, ValueError):
+            return False
+        return bool(ready)
+
+    def close(self) -> None:
+        """Close the socket."""
+        self.sock.close()
+
+
+def open_transport(url: str) -> SerialTransport | SocketTransport:
+    """The link a URL names: a `socket://` URL on the socket itself, anything else through
+    pyserial (a device, a pty, `loop://`)."""
+    if url.startswith("socket://"):
+        return SocketTransport(url)
+    return SerialTransport(url)
 
 
 class TraceWriter:

@@ -720,6 +720,38 @@ def bench_register(
     console.print(table)
 
 
+@bench_app.command("register-hop")
+def bench_register_hop(
+    receipts: Annotated[int, typer.Option(help="receipts per variant and round")] = 60,
+    rounds: Annotated[int, typer.Option(help="rounds (the variants alternate)")] = 4,
+) -> None:
+    """The receipts bench's register hop (runtime + simulated drive on TCP) before/after."""
+    import os
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from bench.register_hop import measure
+
+    console = Console()
+    with console.status("кассы пробивают чеки…"):
+        figures = measure(receipts, rounds)
+    base = figures[0].cpu_ms
+    table = Table(title=f"oblako bench register-hop (load {os.getloadavg()[0]:.1f})")
+    for col in ("variant", "CPU ms/receipt", "of it runtime", "ratio to before", "commands", "30h"):
+        table.add_column(col)
+    for f in figures:
+        table.add_row(
+            f.variant,
+            f"{f.cpu_ms:.2f}",
+            f"{f.runtime_ms:.2f}",
+            f"{f.cpu_ms / base:.2f}",
+            f"{f.commands / f.receipts:.0f}",
+            f"{f.status_reads / f.receipts:.0f}",
+        )
+    console.print(table)
+
+
 @bench_app.command("cabinet")
 def bench_cabinet(
     database_url: Annotated[
@@ -952,12 +984,15 @@ def firmware_build(
     version: Annotated[str, typer.Option(help="the bundle's version")],
     out: Annotated[Path, typer.Option(help="where the bundle goes")] = Path("dist/firmware"),
     ram: Annotated[bool, typer.Option(help="also check the heap under MicroPython")] = False,
+    key: Annotated[
+        Path | None, typer.Option(help="sign with this Ed25519 key file (firmware keygen)")
+    ] = None,
 ) -> None:
     """Compile firmware/ with mpy-cross into a bundle; fails past the board's budget."""
     from oblako.firmware_build import BOARD, BuildError, build, ram_estimate
 
     try:
-        built = build(version, out)
+        built = build(version, out, key=key)
         heap = ram_estimate() if ram else None
     except BuildError as e:
         _fail(str(e))
@@ -966,6 +1001,21 @@ def firmware_build(
     typer.echo(f"SHA-256 {m['bundle_sha256']}; манифест {built.manifest_path}")
     if heap is not None:
         typer.echo(f"куча после импорта: {heap} байт из {BOARD.ram_budget}")
+    if "public_key" in m:
+        typer.echo(f"подписан ключом {m['public_key']}")
+
+
+@firmware_app.command("keygen")
+def firmware_keygen(
+    out: Annotated[Path, typer.Argument(help="the secret key file to create (mode 600)")],
+) -> None:
+    """Make the build's Ed25519 signing key; prints its public half (provision --fw-key)."""
+    from oblako.firmware_build import BuildError, keygen
+
+    try:
+        typer.echo(keygen(out))
+    except BuildError as e:
+        _fail(str(e))
 
 
 @firmware_app.command("flash")
@@ -995,14 +1045,26 @@ def firmware_provision(
     ca: Annotated[Path | None, typer.Option(help="the broker's CA certificate (PEM)")] = None,
     out: Annotated[Path, typer.Option(help="where identity.json goes")] = Path("board"),
     port: Annotated[str | None, typer.Option(help="also copy the files to this board")] = None,
+    fw_key: Annotated[
+        Path | None,
+        typer.Option(help="the build's key file: the board installs only bundles it signed"),
+    ] = None,
 ) -> None:
     """Give a board its identity, broker credentials and CA certificate."""
     from fleet.core.errors import DomainError
-    from oblako.firmware_build import BuildError, provision_commands, provision_files
+    from oblako.firmware_build import (
+        BuildError,
+        provision_commands,
+        provision_files,
+        public_key_of,
+    )
     from oblako.fleet_admin import provision
 
     try:
-        files = provision_files(json.loads(provision(serial, mqtt_url, root)), out, ca)
+        identity = json.loads(provision(serial, mqtt_url, root))
+        if fw_key is not None:
+            identity["fw_key"] = public_key_of(fw_key)
+        files = provision_files(identity, out, ca)
     except (DomainError, BuildError, OSError) as e:
         _fail(getattr(e, "message", str(e)))
     if port is not None:
@@ -1023,6 +1085,11 @@ def bench_delivery(
     rate: Annotated[int, typer.Option(help="receipts fiscalised per second")] = 200,
     seconds: Annotated[float, typer.Option(help="length of the steady stream")] = 20.0,
     burst: Annotated[int, typer.Option(help="receipts at once for the throughput")] = 3000,
+    workers: Annotated[
+        int, typer.Option(help="worker processes (and as many bare SMTP senders)")
+    ] = 2,
+    sinks: Annotated[int, typer.Option(help="SMTP sink processes on one port")] = 2,
+    loops: Annotated[int, typer.Option(help="passes in flight in each worker process")] = 2,
 ) -> None:
     """E-receipts through the cascade to an SMTP sink: p99 to first attempt < 5 s at 200/s,
     throughput ≥ 70 % of bare SMTP (issue 10)."""
@@ -1031,7 +1098,16 @@ def bench_delivery(
     from bench.delivery import print_table, run
 
     with Console().status("готовлю…") as status:
-        result = run(database_url, rate=rate, seconds=seconds, burst=burst, progress=status.update)
+        result = run(
+            database_url,
+            rate=rate,
+            seconds=seconds,
+            burst=burst,
+            workers=workers,
+            sinks=sinks,
+            loops=loops,
+            progress=status.update,
+        )
     print_table(result)
     if not result.ok:
         raise typer.Exit(1)

@@ -39,6 +39,8 @@ from oblako.register_mqtt import run_mqtt
 from protocol.kep.testca import TestCa
 from simulator.broker import EmbeddedBroker, free_port
 from simulator.clock import SystemClock
+from simulator.edo.app import EdoFaults, EdoState
+from simulator.edo.app import create_app as create_edo
 from simulator.fn import DriveConfig, DriveModel, LinkTiming, serve_tcp
 from simulator.fns.app import create_app as create_fns
 from simulator.ofd import OfdConfig, OfdServer
@@ -176,6 +178,7 @@ class DemoStack:
         self.url = ""
         self.app: FastAPI | None = None
         self.ofd_address: tuple[str, int] = ("", 0)
+        self.edo_url = ""
 
     # -- start ------------------------------------------------------------------------------
 
@@ -200,6 +203,7 @@ class DemoStack:
         self._start_broker()
         self._start_ofd()
         fns_url = self._start_fns()
+        self.edo_url = self._start_edo()
         self._start_fleet(db_url, fns_url)
 
     def _start_broker(self) -> None:
@@ -227,6 +231,16 @@ class DemoStack:
         self._stops.append(server.stop)
         return f"http://{self.host}:{port}"
 
+    def _start_edo(self) -> str:
+        """The EDO operator simulator (docs/integrations.md): «Настройки → ЭДО» connects to it
+        and the monthly УПД go through it, signed by the recipient after 5 s."""
+        app = create_edo(EdoState(faults=EdoFaults(sign_after_s=5.0)))
+        port = free_port(self.host)
+        server = _Uvicorn(app, self.host, port, "ЭДО (симулятор оператора)")
+        server.start()
+        self._stops.append(server.stop)
+        return f"http://{self.host}:{port}"
+
     def _start_fleet(self, db_url: str, fns_url: str) -> None:
         assert self.engine is not None
         port = preferred_port(self.host, self.wanted_port)
@@ -237,6 +251,7 @@ class DemoStack:
             database_url=db_url,
             base_url=self.url,
             fns_url=fns_url,
+            edo_url=self.edo_url,
             kep_trusted_roots=str(ca_file),
             job_poll_s=2.0,
             run_delivery=False,  # the demo's delivery worker uses the channel simulator

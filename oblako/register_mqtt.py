@@ -23,7 +23,7 @@ from firmware.outbox import Outbox
 from firmware.register import Register
 from firmware.shared import link
 from firmware.storage import FileStorage
-from hil.transport import SerialTransport
+from hil.transport import open_transport
 from oblako.mqtt_paho import PahoClient, parse_broker_url
 from oblako.register_run import _load_profile, _ofd_client
 
@@ -85,7 +85,7 @@ def run_mqtt(
     client = make_client(client_kind, mqtt_url, root, serial, ca_file=ca_file)
     storage = FileStorage(str(journal_dir))
     clock = SystemClock()
-    port = SerialTransport(fn_url)
+    port = open_transport(fn_url)
     try:
         drive = FiscalDrive(port, clock)
         drive.idle = client.tick

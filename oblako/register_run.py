@@ -6,7 +6,7 @@ stdin, so it is usable on the bench:
     oblako register run --fn /dev/ttyUSB0 --ofd ofd.example:7777 --journal var/register \\
         < requests.jsonl > results.jsonl
 
-Wiring: hil.transport.SerialTransport (any pyserial URL: a device, a pty of `oblako sim fn
+Wiring: hil.transport.open_transport (any pyserial URL: a device, a pty of `oblako sim fn
 --pty`, `socket://host:port`) -> firmware.drive.FiscalDrive -> firmware.storage.FileStorage
 (the journal and the counters snapshot under the journal directory) -> firmware.register
 .Register, with the OFD client of firmware/ofd.py when --ofd is given. The board's clock is
@@ -36,7 +36,7 @@ from firmware.journal import Journal
 from firmware.ofd import OfdClient
 from firmware.register import Register
 from firmware.storage import FileStorage
-from hil.transport import HilLinkError, SerialTransport
+from hil.transport import HilLinkError, open_transport
 
 PROFILE_FILE = "profile"  # the register profile, kept next to the journal (storage name)
 CONTROL_KINDS = (
@@ -146,7 +146,7 @@ def run(
     """
     storage = FileStorage(str(journal_dir))
     clock = SystemClock()
-    port = SerialTransport(fn_url)
+    port = open_transport(fn_url)
     counts = {"lines": 0, "made": 0, "failed": 0, "unknown": 0, "errors": 0}
     try:
         drive = FiscalDrive(port, clock)

@@ -1,8 +1,5 @@
 """The checks as data: what each one means to a person (Russian), its legal hook and its fix.
 
-Check 23 (bank payments without a receipt) is not here: the fleet stores only the payments a
-receipt was made for (fleet/receipts_import), so an unreceipted payment leaves no row.
-
 Sources: reference peers-and-regulations §2.6 (КоАП ст. 14.5), §2.7 (Minfin order № 88н risk
 indicators) and §2.9 (the 26 checks), copied here (the project never reads the reference).
 Fine amounts are given only where §2.6 marks them verified [V]; `unverified` says what is not.
@@ -40,6 +37,11 @@ CH4: Final = (
 )
 CH6: Final = "ч. 6 ст. 14.5 КоАП РФ: предупреждение или штраф"
 RISK: Final = "Индикатор риска ФНС (приказ Минфина России от 06.06.2023 № 88н); не штраф"
+# ч. 2 is marked verified in §2.6 (9111.ru quoting the article)
+CH2: Final = (
+    "ч. 2 ст. 14.5 КоАП РФ (неприменение ККТ): штраф для должностных лиц от ¼ до ½ суммы "
+    "расчёта, но не менее 10 000 ₽; для юридических лиц от ¾ до 1 суммы, но не менее 30 000 ₽"
+)
 SELF_REPORT: Final = (
     "Ответственность можно снять, если сообщить о нарушении в ФНС и исправить его (например, "
     "чеком коррекции) до того, как о нём узнает налоговая"
@@ -58,7 +60,8 @@ class Check:
     rule: str  # the detection rule in words (the SQL is rules.py)
     explanation: str
     fix_steps: tuple[str, ...]
-    fix: str | None = None  # "correction" | "reregistration" | "drive" | "shift" | "card"
+    # "correction" | "reregistration" | "drive" | "shift" | "card" | "bank"
+    fix: str | None = None
     unverified: str | None = None
     realtime: bool = False  # also checked as documents and shadows arrive
 
@@ -74,7 +77,8 @@ CHECKS: Final[tuple[Check, ...]] = (
         "Касса не может пробить чек в смене старше 24 часов: покупатели остаются без чека, "
         "а расчёт без чека — применение ККТ с нарушением порядка.",
         (
-            "Закройте смену командой из консоли кассы.",
+            "Закройте смену командой из консоли кассы (оператор Облака) или дождитесь, пока "
+            "касса на связи закроет её сама.",
             "Включите автоматическое закрытие и открытие смены.",
         ),
         fix="shift",
@@ -92,7 +96,7 @@ CHECKS: Final[tuple[Check, ...]] = (
         "и касса остановится.",
         (
             "Проверьте связь кассы с ОФД и договор с ОФД (баланс).",
-            "Отправьте документы принудительно из консоли кассы.",
+            "Отправьте документы принудительно из консоли кассы (оператор Облака).",
         ),
         fix="shift",
         realtime=True,
@@ -129,12 +133,18 @@ CHECKS: Final[tuple[Check, ...]] = (
         "Срок ФН не подходит для режима",
         Severity.MEDIUM,
         f"п. 6 ст. 4.1 54-ФЗ (36-месячный ФН для УСН, ЕСХН, ПСН и услуг); {CH4}",
-        "в регистрации СНО только из УСН/ЕСХН/ПСН или признак услуг, ФН на 13/15 месяцев, "
-        "и нет исключений (подакцизные товары, автономный режим, ОСН вместе со спецрежимом)",
+        "в регистрации СНО только из УСН/ЕСХН/ПСН или признак услуг, ФН на 13/15 месяцев "
+        "(срок из каталога, если ФН куплен здесь, иначе по сроку ключа: дата окончания из "
+        "состояния кассы (32h) минус дата первого документа ФН: от 900 дней — 36 мес., "
+        "от 430 — 15, меньше — 13), и нет исключений (подакцизные товары, автономный режим, "
+        "ОСН вместе со спецрежимом)",
         "Спецрежимы и услуги обязаны применять ФН на 36 месяцев.",
         ("При следующей замене установите ФН на 36 месяцев.",),
         fix="drive",
-        unverified="Сезонная работа как исключение не учитывается: её нет в данных регистрации.",
+        unverified=(
+            "Сезонная работа как исключение не учитывается: её нет в данных регистрации. "
+            "Срок ФН по сроку ключа — оценка сервиса (пороги 430 и 900 дней)."
+        ),
     ),
     Check(
         "K06",
@@ -361,13 +371,40 @@ CHECKS: Final[tuple[Check, ...]] = (
         unverified="Срок 30 дней — настройка сервиса, в законе срока нет.",
     ),
     Check(
+        "K23",
+        23,
+        "Банковские поступления без чека",
+        Severity.HIGH,
+        f"ст. 1.2 54-ФЗ (чек при расчёте с физическим лицом, в том числе безналичном); {CH2}",
+        "поступление из загруженной выписки или реестра эквайринга — оплата картой или СБП, "
+        "перевод от физического лица — старше 3 дней (за 90 дней), для которого нет ни чека, "
+        "пробитого по этой выписке, ни чека или чека коррекции компании на ту же сумму "
+        "с безналичной оплатой и тем же признаком расчёта, не раньше чем за день до поступления",
+        "Деньги от покупателя пришли на счёт, а чек не пробит: это неприменение ККТ. "
+        f"{SELF_REPORT}.",
+        (
+            "Откройте «Чеки из банковской выписки», загрузите выписку или реестр эквайринга "
+            "за этот период и пробейте чеки по платежам со статусом «будет пробит».",
+            "Если срок чека уже прошёл, пробейте чек коррекции и сообщите о нарушении в ФНС.",
+            "Настройте интеграцию так, чтобы чек пробивался при каждой оплате.",
+        ),
+        fix="bank",
+        unverified=(
+            "Срок чека в справочнике не указан: сервис ждёт 3 календарных дня после даты "
+            "поступления (по 54-ФЗ — предположительно не позднее следующего рабочего дня). "
+            "Физическое лицо распознаётся по счёту и ИНН плательщика (эвристика); платежи "
+            "организаций и ИП не проверяются. Чек сопоставляется по сумме и дате, не по "
+            "номеру заказа."
+        ),
+    ),
+    Check(
         "K24",
         24,
         "Возврат больше прихода",
         Severity.MEDIUM,
         f"ст. 4.7 54-ФЗ; {CH4}",
-        "чек «Возврат прихода» на сумму больше самого крупного прихода этой кассы за 90 дней "
-        "до него",
+        "чек «Возврат прихода» на сумму больше самого крупного прихода этой кассы за 30 дней "
+        "(в том же окне)",
         "Возврат должен опираться на исходный чек и не превышать его.",
         ("Пробейте чек коррекции.", "Делайте возвраты на основании исходного чека."),
         fix="correction",
@@ -407,8 +444,17 @@ def by_code(code: str) -> Check | None:
     return _BY_CODE.get(code)
 
 
-def fix_link(check: Check, register_id: int, document_id: int | None) -> tuple[str, str] | None:
-    """(label, path) of the cabinet action that fixes the finding, where there is one."""
+def fix_link(
+    check: Check, register_id: int | None, document_id: int | None, operator: bool = False
+) -> tuple[str, str] | None:
+    """(label, path) of the cabinet action that fixes the finding, where there is one
+    (`register_id` None: a finding about the company, K23). Shift and OFD commands are the
+    operator console's (a client's cabinet has none: the cloud register closes its shift and
+    sends to the OFD itself), so a client gets no link for them."""
+    if check.fix == "bank":
+        return "Пробить чеки по выписке", "/receipts/import"
+    if register_id is None:
+        return None
     if check.fix == "correction" and document_id is not None:
         return "Пробить чек коррекции", f"/receipts/new?original={document_id}&kind=correction"
     if check.fix == "reregistration":
@@ -416,7 +462,7 @@ def fix_link(check: Check, register_id: int, document_id: int | None) -> tuple[s
     if check.fix == "drive":
         return "Купить ФН", "/drives/purchase"
     if check.fix == "shift":
-        return "Команды кассы", f"/console/registers/{register_id}/commands"
+        return ("Команды кассы", f"/console/registers/{register_id}") if operator else None
     if check.fix == "card":
         return "Карточка кассы", f"/registers/{register_id}"
     return None

@@ -14,6 +14,7 @@ from fleet.accounts.models import User
 from fleet.compliance.catalogue import SEVERITY_LABEL, SEVERITY_ORDER, Severity, by_code
 from fleet.compliance.models import ComplianceFinding, FindingStatus
 from fleet.compliance.runner import run_weekly
+from fleet.compliance.view import COMPANY_LABEL
 from fleet.core.clock import Clock
 from fleet.jobs.runner import JobSpec
 from fleet.registers.models import Register
@@ -22,6 +23,12 @@ __all__ = ["WEEK_S", "digest_letters", "send_digests", "weekly_job"]
 
 WEEK_S: Final = 7 * 86400.0
 _MAX_LINES: Final = 50
+
+
+def _where(names: dict[int | None, str], register_id: int | None) -> str:
+    if register_id is None:
+        return COMPANY_LABEL
+    return names.get(register_id, f"Касса № {register_id}")
 
 
 def digest_letters(session: Session, base_url: str) -> list[OutgoingMail]:
@@ -37,7 +44,9 @@ def digest_letters(session: Session, base_url: str) -> list[OutgoingMail]:
     names = {
         r.id: r.name or f"Касса № {r.id}"
         for r in session.exec(
-            select(Register).where(col(Register.id).in_({f.register_id for f in findings}))
+            select(Register).where(
+                col(Register.id).in_({f.register_id for f in findings if f.register_id})
+            )
         ).all()
     }
     owners = session.exec(
@@ -64,9 +73,7 @@ def digest_letters(session: Session, base_url: str) -> list[OutgoingMail]:
             check = by_code(f.check_code)
             title = check.title if check else f.check_code
             label = SEVERITY_LABEL.get(Severity(f.severity), f.severity)
-            lines.append(
-                f"• [{label}] {names.get(f.register_id, f.register_id)}: {title}. {f.detail}"
-            )
+            lines.append(f"• [{label}] {_where(names, f.register_id)}: {title}. {f.detail}")
         if len(items) > _MAX_LINES:
             lines.append(f"… и ещё {len(items) - _MAX_LINES}.")
         lines += ["", f"Подробности и как исправить: {base_url.rstrip('/')}/compliance"]

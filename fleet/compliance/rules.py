@@ -17,7 +17,9 @@ severity`` (``n`` documents or 1, ``example`` a document id, ``value`` a measure
 line, ``severity`` NULL for the check's own or the level the rule chose). K22 (a prepayment
 never settled) reads C itself: it matches documents across a company. Only registers in a
 working state with a company are checked; a real-time pass restricts the passes to the
-registers that reported.
+registers that reported. K23 (bank payments with no receipt) is about the company, not a
+register: its rows have ``register_id`` NULL, and it reads receivedpayment (P,
+fleet/receipts_import) with C through the index ``ix_receiptcontent_company_total``.
 """
 
 from __future__ import annotations
@@ -52,9 +54,20 @@ from fleet.documents import content as ct
 from fleet.documents.models import DocType, FiscalDocument, OfdStatus, Operation, ReceiptContent
 from fleet.drives.models import Drive, DriveForecast
 from fleet.link.ingest_models import DeviceShadow
+from fleet.receipts_import.models import ImportedPayment, ReceivedPayment
 from fleet.registers.models import Register, RegisterState
 
-__all__ = ["DAY", "RULES", "Context", "Rule", "drop", "prepare"]
+__all__ = [
+    "BANK_DAYS",
+    "BANK_EARLY_DAYS",
+    "BANK_GRACE_DAYS",
+    "DAY",
+    "RULES",
+    "Context",
+    "Rule",
+    "drop",
+    "prepare",
+]
 
 DAY: Final = 86400.0
 DOCS_DAYS: Final = 60  # the silent-register indicator's horizon
@@ -64,6 +77,8 @@ _R: Table = Register.__table__  # type: ignore[attr-defined]
 _S: Table = DeviceShadow.__table__  # type: ignore[attr-defined]
 _DR: Table = Drive.__table__  # type: ignore[attr-defined]
 _F: Table = DriveForecast.__table__  # type: ignore[attr-defined]
+_P: Table = ReceivedPayment.__table__  # type: ignore[attr-defined]
+_I: Table = ImportedPayment.__table__  # type: ignore[attr-defined]
 
 WORKING: Final = (
     RegisterState.ACTIVE.value,
@@ -92,13 +107,27 @@ _EXHAUSTION: Final = 0x02
 _MEMORY_FULL: Final = 0x04
 
 
+# K23 (§2.9 row 23). The reference names no term for a bank payment's receipt, only the match
+# (amount/date/order). UNVERIFIED: 54-ФЗ is recalled to allow "not later than the business day
+# after the money arrives"; the service waits BANK_GRACE_DAYS calendar days after the payment's
+# date (a weekend included) before it calls a payment unreceipted, accepts a receipt from
+# BANK_EARLY_DAYS before that date on (an order paid at checkout, credited the next day), and
+# looks back BANK_DAYS days. Change them here (or per run in Context).
+BANK_GRACE_DAYS: Final = 3.0
+BANK_EARLY_DAYS: Final = 1.0
+BANK_DAYS: Final = 90.0
+
+
 @dataclass(frozen=True)
 class Context:
-    """What a run checks: its time, the receipt window, the prepayment term."""
+    """What a run checks: its time, the receipt window, the prepayment term, the bank terms."""
 
     now: float
     window_s: float = 30 * DAY
     prepay_days: float = 30.0
+    bank_grace_days: float = BANK_GRACE_DAYS
+    bank_early_days: float = BANK_EARLY_DAYS
+    bank_days: float = BANK_DAYS
 
     @property
     def since(self) -> float:
@@ -407,6 +436,42 @@ def k04_drive_memory(ctx: Context, t: Tables) -> Select[Any]:
     )
 
 
+def _iso_day_seconds(text_expr: Any) -> Any:
+    """UTC seconds of a 'YYYY-MM-DD' text's midnight, by integer arithmetic (days from the
+    civil date) so a malformed date gives a number, not an error that stops the whole run."""
+    y0 = cast(func.substr(text_expr, 1, 4), Integer)
+    m0 = cast(func.substr(text_expr, 6, 2), Integer)
+    d0 = cast(func.substr(text_expr, 9, 2), Integer)
+    y = y0 - case((m0 <= 2, 1), else_=0)
+    m = (m0 + 9) % 12  # March is 0
+    days = 365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + d0 - 1 - 719468
+    return days * DAY
+
+
+def _drive_term() -> tuple[Any, Any]:
+    """(the drive's term in months, FROM clause): the term recorded for the drive, else the one
+    its key's life implies — the state's drive.expires (32h) less the time of the drive's first
+    document (its registration report, FD 1); the thresholds are fleet/drives/regime.py
+    term_of_life's (≥ 900 days: 36, ≥ 430: 15), anything shorter read as 13 months."""
+    r = _R.c
+    fd1 = _D.alias("fd1")
+    expires = _S.c.reported["drive"]["expires"].as_string()
+    life = (_iso_day_seconds(expires) - fd1.c.issued_at) / DAY
+    inferred = case(
+        (or_(expires.is_(None), fd1.c.issued_at.is_(None)), None),
+        (life >= 900, 36),
+        (life >= 430, 15),
+        else_=13,
+    )
+    term = func.coalesce(_DR.c.term_months, inferred)
+    frm = (
+        _R.outerjoin(_DR, and_(_DR.c.register_id == r.id, _DR.c.fn_number == r.drive_number))
+        .outerjoin(_S, _S.c.register_id == r.id)
+        .outerjoin(fd1, and_(fd1.c.fn_number == _S.c.drive_fn, fd1.c.fd_number == 1))
+    )
+    return term, frm
+
+
 def k05_drive_term(ctx: Context, t: Tables) -> Select[Any]:
     r = _R.c
     reg = t["cmp_reg"].c
@@ -421,14 +486,11 @@ def k05_drive_term(ctx: Context, t: Tables) -> Select[Any]:
         _bit(reg.flags, int(ct.Flag.REG_AUTONOMOUS)),
         and_(tax.op("&")(1) != 0, tax.op("&")(SPECIAL) != 0),
     )
+    term, frm = _drive_term()
     return (
-        select(*_out(value=cast(_DR.c.term_months, Float)))
-        .select_from(
-            _R.join(t["cmp_reg"], reg.register_id == r.id).join(
-                _DR, and_(_DR.c.register_id == r.id, _DR.c.fn_number == r.drive_number)
-            )
-        )
-        .where(_working(), col(_DR.c.term_months).in_((13, 15)), needs_36, ~exception)
+        select(*_out(value=cast(term, Float)))
+        .select_from(frm.join(t["cmp_reg"], reg.register_id == r.id))
+        .where(_working(), term.in_((13, 15)), needs_36, ~exception)
     )
 
 
@@ -632,6 +694,58 @@ def k22_prepayment(ctx: Context, t: Tables) -> Select[Any]:
     )
 
 
+def k23_bank_unreceipted(ctx: Context, t: Tables) -> Select[Any]:
+    """Payments from people (acquiring, transfers) past the term with no receipt: neither one
+    the bank import made for the payment nor any settlement document of the company for the same
+    sum and sign, paid electronically, dated from `bank_early_days` before the payment on (a late
+    receipt or a correction receipt fixes it)."""
+    p = _P.c
+    c = _C.c
+    i = _I.c
+    imported = (
+        select(literal(1))
+        .where(i.company_id == p.company_id, i.key == p.key, i.receipt_id.is_not(None))
+        .exists()
+    )
+    matched = (
+        select(literal(1))
+        .where(
+            c.company_id == p.company_id,
+            c.total == p.amount,
+            c.issued_at >= p.paid_at - ctx.bank_early_days * DAY,
+            col(c.doc_type).in_(_SETTLEMENTS),
+            c.operation == p.operation,
+            func.coalesce(c.electronic, 0) > 0,
+        )
+        .exists()
+    )
+    rows = (
+        select(
+            p.company_id.label("company_id"),
+            func.count().label("n"),
+            func.min(p.id).label("example"),
+            (func.sum(p.amount) / 100.0).label("value"),
+        )
+        .where(
+            p.needs_receipt.is_(True),
+            p.paid_at <= ctx.now - ctx.bank_grace_days * DAY,
+            p.paid_at >= ctx.now - ctx.bank_days * DAY,
+            ~imported,
+            ~matched,
+        )
+        .group_by(p.company_id)
+        .subquery("unreceipted")
+    )
+    return select(
+        cast(null(), Integer).label("register_id"),
+        rows.c.company_id,
+        rows.c.n,
+        rows.c.example,
+        cast(rows.c.value, Float).label("value"),
+        cast(null(), String).label("severity"),
+    )
+
+
 def k24_return_exceeds(ctx: Context, t: Tables) -> Select[Any]:
     k = t["cmp_content"].c
     return (
@@ -693,6 +807,7 @@ RULES: Final[dict[str, TableRule]] = {
     "K20": k20_place,
     "K21": k21_drive_swapped,
     "K22": k22_prepayment,
+    "K23": k23_bank_unreceipted,
     "K24": k24_return_exceeds,
     "K25": k25_totals,
     "K26": k26_clock,

@@ -20,6 +20,7 @@ from sqlalchemy import Table, func, insert, select
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
+from fleet.billing.periods import moscow
 from fleet.compliance.catalogue import CHECKS, Check, Severity
 from fleet.compliance.models import ComplianceFinding, FindingStatus
 from fleet.compliance.rules import RULES, Context, Tables, drop, prepare
@@ -28,6 +29,7 @@ from fleet.documents import content
 from fleet.documents.models import FiscalDocument, ReceiptContent
 from fleet.link.ingest_models import DeviceShadow
 from fleet.receipts_cabinet.models import ReceiptFactsMark
+from fleet.receipts_import.models import ReceivedPayment
 
 __all__ = [
     "REALTIME_MARK",
@@ -59,6 +61,7 @@ _DETAIL: Final[dict[str, str]] = {
     "K18": "Коррекций {value:.0f} % документов за 30 дней ({n})",
     "K19": "Нет документов {value:.0f} дн.",
     "K21": "ФН в кассе не совпадает с ФН в отчёте о регистрации",
+    "K23": "Поступлений без чека: {n} на {value:,.2f} ₽",
     "K26": "Расхождение часов {value:.0f} с",
 }
 _DEFAULT_DETAIL: Final = "Документов: {n}"
@@ -92,7 +95,30 @@ def _detail(check: Check, n: int, value: float | None) -> str:
     fmt = _DETAIL.get(check.code, _DEFAULT_DETAIL)
     if value is None and "{value" in fmt:
         fmt = _DEFAULT_DETAIL
-    return fmt.format(n=n, value=value if value is not None else 0.0)[:500]
+    text = fmt.format(n=n, value=value if value is not None else 0.0)
+    if check.code == "K23":  # rubles as Russians write them: 1 500,00
+        text = text.replace(",", " ").replace(".", ",")
+    return text[:500]
+
+
+def _oldest_payment(session: Session, payment_id: int | None) -> str:
+    """K23's detail tail: the oldest unreceipted payment, so the person knows where to look."""
+    p = session.get(ReceivedPayment, payment_id) if payment_id is not None else None
+    if p is None:
+        return ""
+    kind = "п/п" if p.source == "bank" else "операция"
+    day = moscow(p.paid_at).strftime("%d.%m.%Y")
+    rub = f"{p.amount / 100:,.2f}".replace(",", " ").replace(".", ",")
+    who = f", {p.payer}" if p.payer else ""
+    return f"; первое — {kind} № {p.number} от {day} на {rub} ₽{who}"
+
+
+# a finding's identity: its register, or (for a check about the company, K23) its company
+Key = tuple[str, int]
+
+
+def _key(register_id: int | None, company_id: int) -> Key:
+    return ("register", register_id) if register_id is not None else ("company", company_id)
 
 
 def _matches(session: Session, check: Check, ctx: Context, tables: Tables) -> list[Any]:
@@ -122,15 +148,18 @@ def run_checks(
         stmt = orm_select(ComplianceFinding).where(col(ComplianceFinding.check_code) == check.code)
         if registers is not None:
             stmt = stmt.where(col(ComplianceFinding.register_id).in_(list(registers)))
-        existing = {f.register_id: f for f in session.exec(stmt).all()}
-        seen: set[int] = set()
+        existing = {_key(f.register_id, f.company_id): f for f in session.exec(stmt).all()}
+        seen: set[Key] = set()
         for r in rows:
-            if r.register_id in seen or r.company_id is None:
+            if r.company_id is None or _key(r.register_id, r.company_id) in seen:
                 continue
-            seen.add(r.register_id)
+            key = _key(r.register_id, r.company_id)
+            seen.add(key)
             severity = r.severity or check.severity.value
             detail = _detail(check, int(r.n or 0), r.value)
-            f = existing.get(r.register_id)
+            if check.code == "K23":
+                detail = (detail + _oldest_payment(session, r.example))[:500]
+            f = existing.get(key)
             if f is None:
                 f = ComplianceFinding(
                     company_id=r.company_id,
@@ -154,10 +183,10 @@ def run_checks(
             f.detail = detail
             f.document_id = r.example
             session.add(f)
-        for register_id, f in existing.items():
-            if register_id in seen or f.status != FindingStatus.OPEN.value:
+        for key, f in existing.items():
+            if key in seen or f.status != FindingStatus.OPEN.value:
                 continue
-            if scope is not None and register_id not in scope:
+            if scope is not None and f.register_id not in scope:
                 continue
             f.status = FindingStatus.FIXED.value
             f.fixed_at = now

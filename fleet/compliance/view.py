@@ -7,6 +7,7 @@ from typing import Final
 
 from sqlmodel import Session, col, select
 
+from fleet.access.permissions import Permission
 from fleet.access.principal import Principal
 from fleet.billing.periods import moscow
 from fleet.compliance.catalogue import (
@@ -21,10 +22,19 @@ from fleet.compliance.exceptions import UnknownCheckError, UnknownFindingError
 from fleet.compliance.models import ComplianceFinding, FindingStatus
 from fleet.registers.models import Register
 
-__all__ = ["STATUS_LABEL", "Filters", "Row", "findings", "parse_filters", "register_findings"]
+__all__ = [
+    "COMPANY_LABEL",
+    "STATUS_LABEL",
+    "Filters",
+    "Row",
+    "findings",
+    "parse_filters",
+    "register_findings",
+]
 
 STATUS_LABEL: Final = {FindingStatus.OPEN.value: "Открыто", FindingStatus.FIXED.value: "Исправлено"}
 LIMIT: Final = 500
+COMPANY_LABEL: Final = "Вся компания"  # a finding about no register (K23)
 
 
 @dataclass(frozen=True)
@@ -43,7 +53,7 @@ class Row:
 
     finding: ComplianceFinding
     check: Check
-    register_label: str
+    register_label: str  # COMPANY_LABEL for a finding about the company
     severity_label: str
     status_label: str
     first_seen: str
@@ -87,11 +97,12 @@ def findings(session: Session, principal: Principal, f: Filters) -> list[Row]:
     """The company's findings the principal may see (its folders), most severe first."""
     stmt = (
         select(ComplianceFinding, Register)
-        .join(Register, col(Register.id) == col(ComplianceFinding.register_id))
+        .outerjoin(Register, col(Register.id) == col(ComplianceFinding.register_id))
         .where(col(ComplianceFinding.company_id) == principal.company_id)
     )
     folders = principal.visible_folders()
     if folders is not None:
+        # the company's own findings (K23, bank payments) are for those who see every register
         stmt = stmt.where(col(Register.folder_id).in_(list(folders)))
     if f.status != "all":
         stmt = stmt.where(col(ComplianceFinding.status) == f.status)
@@ -102,6 +113,7 @@ def findings(session: Session, principal: Principal, f: Filters) -> list[Row]:
     if f.register_id is not None:
         stmt = stmt.where(col(ComplianceFinding.register_id) == f.register_id)
     rows = session.exec(stmt.order_by(col(ComplianceFinding.last_seen).desc()).limit(LIMIT)).all()
+    operator = principal.has(Permission.OPERATOR_FLEET)  # the console is theirs
     out = []
     for finding, reg in rows:
         check = by_code(finding.check_code)
@@ -112,12 +124,12 @@ def findings(session: Session, principal: Principal, f: Filters) -> list[Row]:
             Row(
                 finding=finding,
                 check=check,
-                register_label=reg.name or f"Касса № {reg.id}",
+                register_label=(reg.name or f"Касса № {reg.id}") if reg else COMPANY_LABEL,
                 severity_label=SEVERITY_LABEL[sev],
                 status_label=STATUS_LABEL.get(finding.status, finding.status),
                 first_seen=_when(finding.first_seen),
                 last_seen=_when(finding.last_seen),
-                fix=fix_link(check, finding.register_id, finding.document_id)
+                fix=fix_link(check, finding.register_id, finding.document_id, operator)
                 if finding.status == FindingStatus.OPEN.value
                 else None,
             )

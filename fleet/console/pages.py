@@ -21,6 +21,7 @@ from fleet.access.principal import Principal
 from fleet.accounts.models import Company, User
 from fleet.console import alarms as alarm_service
 from fleet.console import commands, dead, racks
+from fleet.console import desired as desired_service
 from fleet.console.exceptions import (
     AlarmNotFoundError,
     ConsoleRegisterNotFoundError,
@@ -165,6 +166,8 @@ def _register_page(
         label = STATE_LABEL[RegisterState(reg.state)]
     except ValueError:
         label = reg.state
+    want = desired_service.view(session, register_id, shadow)
+    drift = want.form["max_clock_drift_s"]
     return render_page(
         request,
         state,
@@ -177,7 +180,8 @@ def _register_page(
         state_label=label,
         company=company,
         shadow=shadow,
-        diff=racks.shadow_diff(reg, shadow),
+        diff=racks.shadow_diff(reg, shadow, int(drift) if drift else None),
+        desired=want,
         cmds=cmds,
         people=_people(session, {c.requested_by for c in cmds}),
         alarms=reg_alarms,
@@ -282,6 +286,40 @@ def declare_dead(
         )
     session.commit()
     return RedirectResponse(f"/console/registers/{register_id}#dead", status_code=303)
+
+
+@router.post("/console/registers/{register_id}/desired", response_model=None)
+def change_desired(
+    register_id: int,
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    principal: Operator,
+    ofd_host: Annotated[str, Form()] = "",
+    ofd_port: Annotated[str, Form()] = "",
+    max_clock_drift_s: Annotated[str, Form()] = "",
+    auto_close_shift: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str | None, Form(alias=csrf.FIELD)] = None,
+) -> HTMLResponse | RedirectResponse:
+    """Change the register's desired state; the fleet publishes it (retained) to the register."""
+    csrf.check(request, state.settings.secret_key, csrf_token)
+    form = {
+        "ofd_host": ofd_host,
+        "ofd_port": ofd_port,
+        "max_clock_drift_s": max_clock_drift_s,
+        "auto_close_shift": auto_close_shift,
+    }
+    try:
+        desired_service.change(session, state.clock, principal, register_id, form)
+    except ConsoleRegisterNotFoundError:
+        raise
+    except DomainError as exc:
+        session.rollback()
+        return _register_page(
+            request, state, session, principal, register_id, error=exc, status=422
+        )
+    session.commit()
+    return RedirectResponse(f"/console/registers/{register_id}#desired", status_code=303)
 
 
 # ---- the fleet's commands ----------------------------------------------------------------------

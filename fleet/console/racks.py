@@ -235,9 +235,12 @@ def _show(v: Any) -> str:
     return str(v)
 
 
-def shadow_diff(reg: Register, shadow: DeviceShadow | None) -> list[DiffRow]:
+def shadow_diff(
+    reg: Register, shadow: DeviceShadow | None, max_drift_s: int | None = None
+) -> list[DiffRow]:
     """Desired against reported, field by field (`differs` marks what the console
-    highlights). A register that never reported differs in everything it should report."""
+    highlights). A register that never reported differs in everything it should report.
+    `max_drift_s`: the desired document's clock drift limit (else the default 300 s)."""
     rep: dict[str, Any] = dict((shadow.reported if shadow else None) or {})
     drive: dict[str, Any] = dict(rep.get("drive") or {})
     ofd: dict[str, Any] = dict(rep.get("ofd") or {})
@@ -270,8 +273,9 @@ def shadow_diff(reg: Register, shadow: DeviceShadow | None) -> list[DiffRow]:
     row("Время подтверждено", True, rep.get("clock_trusted"))
     clock, at = rep.get("clock"), shadow.reported_at if shadow else None
     drift = None if not isinstance(clock, int) or at is None else int(clock - at)
-    row("Расхождение часов, с", f"≤ {int(MAX_CLOCK_DRIFT_S)}", drift,
-        drift is not None and abs(drift) > MAX_CLOCK_DRIFT_S)  # fmt: skip
+    limit = MAX_CLOCK_DRIFT_S if max_drift_s is None else max_drift_s
+    row("Расхождение часов, с", f"≤ {int(limit)}", drift,
+        drift is not None and abs(drift) > limit)  # fmt: skip
     row("Связь с ОФД", True, ofd.get("connected"), ofd.get("connected") is False)
     row("Не отправлено в ОФД", 0, drive.get("unsent"), bool(drive.get("unsent")))
     row("Не сохранено парком (outbox)", 0, rep.get("outbox"), bool(rep.get("outbox")))

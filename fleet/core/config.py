@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     kep_trusted_roots: str = ""
     #: their lists of revoked certificates (CRL files or http(s) URLs, comma-separated; DER or PEM)
     kep_crls: str = ""
+    #: the CRLs the certificates name (cRLDistributionPoints) are fetched again after this many
+    #: seconds; older than the staleness limit, a signature is refused (status unknown)
+    kep_crl_refresh_s: float = Field(default=3600.0, gt=0)
+    kep_crl_stale_s: float = Field(default=86_400.0, gt=0)
     fns_url: str = "http://127.0.0.1:8200"
     #: EDO: the operator's gateway (`oblako sim edo` in development), Oblako's participant id.
     edo_url: str = "http://127.0.0.1:8300"
@@ -89,6 +93,11 @@ class Settings(BaseSettings):
     run_delivery: bool = True
     delivery_poll_s: float = 0.5
     delivery_loopback: bool = False
+    #: Bounces (fleet/delivery/bounces.py): each letter's envelope sender is a VERP address in
+    #: this domain (its MX must reach the endpoint), and the endpoint's "host:port" the fleet
+    #: listens on for the DSNs; unset: no bounce reading (e-mail counts after its window).
+    delivery_bounce_domain: str | None = None
+    delivery_bounce_listen: str | None = None
     #: Advertising receipts: the price of one framed receipt (kopecks; tariffs carry none).
     ad_receipt_price_kop: int = Field(default=30, ge=0)
 

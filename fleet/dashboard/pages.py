@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
+from starlette.routing import Match
 
 from fleet.access.deps import page_need
 from fleet.access.permissions import Permission
@@ -33,17 +34,23 @@ CsrfField = Annotated[str | None, Form(alias=csrf.FIELD)]
 
 
 def _served(request: Request) -> frozenset[str]:
-    """The GET paths the app serves (cached on the app: routes do not change once built)."""
+    """The widgets' section paths the app serves with a GET (cached on the app: routes do not
+    change once built). Asked by matching a GET scope, as the router does: FastAPI 0.165 keeps
+    included routers as nested `_IncludedRouter`s, not as paths in ``app.routes`` (as
+    fleet/web/nav.py does for the menu)."""
     cached = getattr(request.app.state, "dashboard_served", None)
     if isinstance(cached, frozenset):
         return cached
-    paths = frozenset(
-        getattr(r, "path", "")
-        for r in request.app.routes
-        if "GET" in (getattr(r, "methods", None) or ())
-    )
+    sections = {s.partition("?")[0] for w in CATALOGUE.values() for s in w.sections}
+    paths = frozenset(p for p in sections if _serves(request, p))
     request.app.state.dashboard_served = paths
     return paths
+
+
+def _serves(request: Request, path: str) -> bool:
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": "",
+             "query_string": b"", "headers": []}  # fmt: skip
+    return any(r.matches(scope)[0] == Match.FULL for r in request.app.router.routes)
 
 
 def _context(

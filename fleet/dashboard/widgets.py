@@ -37,7 +37,7 @@ class Widget:
     id: WidgetId
     title: str
     permission: Permission | None
-    sections: tuple[str, ...]  # where it leads: the first the app serves
+    sections: tuple[str, ...]  # where it leads: the first the app serves (a query may follow)
 
 
 CATALOGUE: Final[dict[str, Widget]] = {
@@ -51,13 +51,13 @@ CATALOGUE: Final[dict[str, Widget]] = {
             WidgetId.SALES,
             "Продажи",
             Permission.RECEIPTS_VIEW,
-            ("/reports", "/receipts/search"),
+            ("/reports/show?code=revenue_day", "/receipts/search"),
         ),
         Widget(
             WidgetId.MESSAGES,
             "Отправленные чеки покупателям",
             Permission.RECEIPTS_VIEW,
-            ("/reports", "/receipts/search"),
+            ("/receipts/delivery", "/reports/show?code=delivery", "/receipts/search"),
         ),
         Widget(
             WidgetId.COMPLIANCE,
@@ -101,4 +101,4 @@ def available(principal: Principal) -> tuple[str, ...]:
 def section_of(widget: Widget, served: Iterable[str]) -> str | None:
     """The first of the widget's sections the app serves (None: none yet)."""
     paths = frozenset(served)
-    return next((s for s in widget.sections if s in paths), None)
+    return next((s for s in widget.sections if s.partition("?")[0] in paths), None)

@@ -1,10 +1,11 @@
 """The e-mail channel: the receipt as HTML and plain text over SMTP, from the tag-1117 address.
 
 Delivered means "the relay accepted it and no bounce arrived within the window"
-(DeliveredOn.BOUNCE_WINDOW); bounces are recorded against the attempt by `worker.record_bounce`
-(from the DSN mailbox) and, for this process, by `record_bounce` here. The connection to the
-relay is kept open between messages (a new TCP + EHLO per receipt would cost more than the
-message) and re-opened once when the relay dropped it. A merchant mailing from its own domain
+(DeliveredOn.BOUNCE_WINDOW). With ``bounce_domain`` set, the envelope sender is a VERP
+address naming the attempt, and the DSNs that come back to it are read by
+`bounces.BounceInbox`. The connection to the relay is kept open between messages (a new TCP +
+EHLO per receipt would cost more than the message) and re-opened once when the relay dropped
+it. A merchant mailing from its own domain
 signs with its DKIM key (dkimpy), so the receiving side can check the From domain.
 """
 
@@ -20,8 +21,10 @@ from email.utils import make_msgid, parseaddr
 
 import dkim  # type: ignore[import-untyped]
 
+from fleet.delivery.bounces import verp_address
 from fleet.delivery.cascade import ProviderRefusedError
 from fleet.delivery.message import DkimKey, Outgoing
+from fleet.delivery.mime import letter_bytes
 
 __all__ = ["SmtpEmailProvider", "build_message", "dkim_signature"]
 
@@ -62,6 +65,9 @@ class SmtpEmailProvider:
     port: int
     sender: str  # the default tag-1117 address when the register gives none
     timeout_s: float = 10.0
+    # VERP (bounces.py): the envelope sender names the attempt, so a DSN finds it
+    bounce_domain: str | None = None
+    bounce_secret: str = ""
     bounced: set[str] = field(default_factory=set)
     _local: threading.local = field(default_factory=threading.local)
     _all: list[smtplib.SMTP] = field(default_factory=list)
@@ -69,14 +75,12 @@ class SmtpEmailProvider:
 
     def send(self, channel: str, address: str, message: Outgoing | str, key: str) -> str:
         out = message if isinstance(message, Outgoing) else Outgoing(text=message)
-        msg = build_message(self.sender, address, out, key)
-        raw = msg.as_bytes(policy=SMTP)  # CRLF: sendmail passes bytes through as they are
-        if out.dkim is not None:
-            try:
-                raw = dkim_signature(raw, out.dkim) + raw
-            except dkim.DKIMException as exc:
-                raise ProviderRefusedError(f"DKIM: {exc}"[:300]) from exc
-        from_addr = parseaddr(str(msg["From"]))[1]
+        raw, message_id = self.letter(address, out, key)
+        from_addr = (
+            verp_address(self.bounce_secret, key, self.bounce_domain)
+            if self.bounce_domain
+            else parseaddr(out.sender or self.sender)[1]
+        )
         for retry in (True, False):
             try:
                 self._connect().sendmail(from_addr, [address], raw)
@@ -88,7 +92,32 @@ class SmtpEmailProvider:
             except (OSError, smtplib.SMTPException) as exc:
                 self._drop()
                 raise ProviderRefusedError(f"SMTP: {type(exc).__name__}: {exc}"[:300]) from exc
-        return str(msg["Message-ID"])
+        return message_id
+
+    def letter(self, address: str, out: Outgoing, key: str) -> tuple[bytes, str]:
+        """The letter's bytes (DKIM-signed when ``out`` says so) and its Message-ID."""
+        header_from = out.sender or self.sender
+        domain = parseaddr(header_from)[1].rpartition("@")[2] or None
+        message_id = make_msgid(idstring=key.replace(":", "."), domain=domain)
+        if header_from.isascii() and address.isascii():  # mime.py: 20x cheaper
+            raw = letter_bytes(
+                sender=header_from,
+                to=address,
+                subject=out.subject,
+                message_id=message_id,
+                text=out.text,
+                html=out.html,
+            )
+        else:  # an internationalised address: the email package encodes it
+            msg = build_message(self.sender, address, out, key)
+            msg.replace_header("Message-ID", message_id)
+            raw = msg.as_bytes(policy=SMTP)  # CRLF: sendmail passes bytes through as they are
+        if out.dkim is not None:
+            try:
+                raw = dkim_signature(raw, out.dkim) + raw
+            except dkim.DKIMException as exc:
+                raise ProviderRefusedError(f"DKIM: {exc}"[:300]) from exc
+        return raw, message_id
 
     def _connect(self) -> smtplib.SMTP:
         smtp: smtplib.SMTP | None = getattr(self._local, "smtp", None)

@@ -42,6 +42,10 @@ class DeliveryAttempt(SQLModel, table=True):
     price_kop: int = 0  # what the balance was debited (refunded when the provider refused)
     sent_at: float | None = None
     settled_at: float | None = None
+    # a delivery status notification (RFC 3464) that named this e-mail (migration 0030): when
+    # and what it said; one after the bounce window is kept here and changes nothing else
+    bounced_at: float | None = None
+    bounce: str | None = Field(default=None, max_length=300)
 
 
 class Delivery(SQLModel, table=True):

@@ -6,7 +6,8 @@ a first attempt within 5 s of fiscalisation), so it runs in its own thread on a 
 than in the job loop; every app worker may run one (claims are compare-and-set). E-mail goes
 to the SMTP relay when one is configured. SMS and the messengers have no operator adapters yet:
 `delivery_loopback` (development and the demo) gives them an in-process loopback that accepts
-every message, otherwise they are off.
+every message, otherwise they are off. With ``delivery_bounce_listen`` the thread also serves the
+inbound SMTP endpoint that reads DSNs (bounces.py).
 """
 
 from __future__ import annotations
@@ -18,17 +19,25 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from fleet.core.clock import Clock
 from fleet.core.config import Settings
+from fleet.delivery.bounces import BounceInbox
 from fleet.delivery.cascade import Provider
 from fleet.delivery.channels import Channel, enabled_channels
 from fleet.delivery.email import SmtpEmailProvider
 from fleet.delivery.message import Outgoing
 from fleet.delivery.worker import DeliveryWorker
 
-__all__ = ["LoopbackChannels", "build_providers", "start_delivery_thread"]
+__all__ = [
+    "LoopbackChannels",
+    "build_providers",
+    "start_bounce_inbox",
+    "start_delivery_thread",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +77,33 @@ def build_providers(settings: Settings) -> dict[Channel, Provider]:
     for c in channels:
         if c is Channel.EMAIL:
             out[c] = (
-                SmtpEmailProvider(settings.smtp_host, settings.smtp_port, sender=settings.mail_from)
+                SmtpEmailProvider(
+                    settings.smtp_host,
+                    settings.smtp_port,
+                    sender=settings.mail_from,
+                    bounce_domain=settings.delivery_bounce_domain,
+                    bounce_secret=settings.secret_key,
+                )
                 if settings.smtp_host
                 else loop
             )
         elif settings.delivery_loopback:
             out[c] = loop
     return out
+
+
+def start_bounce_inbox(engine: Engine, clock: Clock, settings: Settings) -> Controller | None:
+    """The inbound SMTP endpoint for DSNs when ``delivery_bounce_listen`` and the domain are
+    set (bounces.BounceInbox); None otherwise."""
+    if not (settings.delivery_bounce_listen and settings.delivery_bounce_domain):
+        return None
+    host, _, port = settings.delivery_bounce_listen.rpartition(":")
+    handler = BounceInbox(
+        lambda: Session(engine), clock, settings.secret_key, settings.delivery_bounce_domain
+    )
+    controller = Controller(handler, hostname=host or "0.0.0.0", port=int(port))
+    controller.start()
+    return controller
 
 
 def start_delivery_thread(
@@ -90,6 +119,8 @@ def start_delivery_thread(
         settings.secret_key,
     )
 
+    inbox = start_bounce_inbox(engine, clock, settings)
+
     def work() -> None:
         while not stop.is_set():
             try:
@@ -99,6 +130,8 @@ def start_delivery_thread(
                 busy = 0
             if not busy:
                 stop.wait(settings.delivery_poll_s)
+        if inbox is not None:
+            inbox.stop()
 
     thread = threading.Thread(target=work, name="delivery", daemon=True)
     thread.start()

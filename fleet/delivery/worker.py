@@ -25,17 +25,18 @@ channel within a round. A resend by the client starts a new round.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from jinja2 import Environment
-from sqlalchemy import Table, and_, bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -48,8 +49,9 @@ from fleet.adreceipts.models import AdAssignment
 from fleet.adreceipts.render import frame
 from fleet.core.clock import Clock
 from fleet.delivery import pricing
+from fleet.delivery.bounces import BounceOutcome, Dsn, record_dsn
 from fleet.delivery.cascade import AttemptStatus, Provider, ProviderRefusedError, settle
-from fleet.delivery.channels import CHANNELS, Channel
+from fleet.delivery.channels import CHANNELS, Channel, DeliveredOn
 from fleet.delivery.compose import PartView, ReceiptView, compose, templates
 from fleet.delivery.exceptions import BadContactError
 from fleet.delivery.masking import contact_kind, mask, normalise_phone
@@ -110,6 +112,23 @@ def _insert(engine_name: str) -> Any:
     return pg_insert if engine_name == "postgresql" else sqlite_insert
 
 
+@dataclass(slots=True)
+class _Due:
+    """The columns of a claimed delivery the pass needs (plain rows: ORM objects cost more
+    than the rest of the claim)."""
+
+    id: int
+    company_id: int
+    receipt_id: int
+    register_id: int | None
+    contact: str | None
+    masked: str
+    order: list[str]
+    token: str
+    round: int
+    position: int
+
+
 @dataclass
 class _Work:
     """One delivery's step in this pass (between the claim and the record)."""
@@ -121,10 +140,18 @@ class _Work:
     key: str
     price: int
     contact: str | None
-    message: Outgoing | None  # None: ask for a report on an attempt already sent
+    # None: ask for a report on an attempt already sent; a callable renders the message in the
+    # sending thread (the claim's transaction stays short, and the rendering overlaps the wire)
+    message: Outgoing | Callable[[], Outgoing] | None
     provider_id: str | None = None
     sent_at: float | None = None
     outcome: str | None = None  # the report, or "refused:<error>"
+
+    def outgoing(self) -> Outgoing | None:
+        """The message to send, rendered now if it was left to the sending thread."""
+        if self.message is None or isinstance(self.message, Outgoing):
+            return self.message
+        return self.message()
 
 
 @dataclass
@@ -135,10 +162,10 @@ class _Plan:
     positions: list[dict[str, Any]] = field(default_factory=list)
     ends: list[dict[str, Any]] = field(default_factory=list)
 
-    def moved(self, d: Delivery) -> None:
+    def moved(self, d: _Due) -> None:
         self.positions.append({"b_id": d.id, "b_position": d.position})
 
-    def finish(self, d: Delivery, state: str, reason: str | None, now: float) -> None:
+    def finish(self, d: _Due, state: str, reason: str | None, now: float) -> None:
         self.ends.append(
             {
                 "b_id": d.id,
@@ -232,13 +259,14 @@ class DeliveryWorker:
             if not rows:
                 return 0
             ids = [int(r[0]) for r in rows if r[0] is not None]
-            first: dict[int, ReceiptPart] = {}
-            for p in session.exec(
-                select(ReceiptPart).where(
-                    col(ReceiptPart.receipt_id).in_(ids), ReceiptPart.part_no == 1
+            first: dict[int, Any] = {
+                p.receipt_id: p
+                for p in session.connection().execute(
+                    sa_select(_PART.c.receipt_id, _PART.c.store_id, _PART.c.register_id).where(
+                        _PART.c.receipt_id.in_(ids), _PART.c.part_no == 1
+                    )
                 )
-            ):
-                first[p.receipt_id] = p
+            }
             routes = load_routes(session, [int(r[1]) for r in rows])
             values: list[dict[str, Any]] = []
             for rid, cid, contact, fiscalised_at in rows:
@@ -310,11 +338,14 @@ class DeliveryWorker:
         now = self.clock.wall()
         with Session(self.engine, expire_on_commit=False) as session:
             _write_first(session)
+            # PostgreSQL: rows another worker is claiming are skipped, not waited for and then
+            # lost by the compare-and-set (SQLite has one writer and renders no FOR UPDATE)
             due_ids = session.exec(
                 select(Delivery.id)
                 .where(Delivery.state == DeliveryState.ACTIVE, col(Delivery.next_at) <= now)
                 .order_by(col(Delivery.next_at))
                 .limit(self.batch)
+                .with_for_update(skip_locked=True)
             ).all()
             if not due_ids:
                 return []
@@ -341,7 +372,24 @@ class DeliveryWorker:
             if not won:
                 session.commit()
                 return []
-            due = session.exec(select(Delivery).where(col(Delivery.id).in_(won))).all()
+            c = _DELIVERY.c
+            due = [
+                _Due(**r._mapping)
+                for r in session.connection().execute(
+                    sa_select(
+                        c.id,
+                        c.company_id,
+                        c.receipt_id,
+                        c.register_id,
+                        c.contact,
+                        c.masked,
+                        c["order"],
+                        c.token,
+                        c.round,
+                        c.position,
+                    ).where(c.id.in_(won))
+                )
+            ]
             attempts: dict[int, list[DeliveryAttempt]] = {i: [] for i in won}
             for a in session.exec(
                 select(DeliveryAttempt)
@@ -354,8 +402,6 @@ class DeliveryWorker:
             plan = _Plan()
             out: list[_Work] = []
             for d in due:
-                if d.id is None:
-                    continue
                 current = [
                     a for a in attempts[d.id] if (a.key or "").startswith(f"{d.id}:{d.round}:")
                 ]
@@ -371,7 +417,7 @@ class DeliveryWorker:
         session: Session,
         ctx: _Context,
         plan: _Plan,
-        d: Delivery,
+        d: _Due,
         current: list[DeliveryAttempt],
         now: float,
     ) -> _Work | None:
@@ -429,15 +475,15 @@ class DeliveryWorker:
 
     def _work(
         self,
-        d: Delivery,
+        d: _Due,
         key: str,
         channel: Channel,
-        message: Outgoing | None,
+        message: Outgoing | Callable[[], Outgoing] | None,
         a: DeliveryAttempt | None,
         price: int = 0,
     ) -> _Work:
         return _Work(
-            delivery_id=d.id or 0,
+            delivery_id=d.id,
             company_id=d.company_id,
             receipt_id=d.receipt_id,
             key=key,
@@ -458,7 +504,9 @@ class DeliveryWorker:
             return
         if w.message is not None and w.contact is not None:
             try:
-                w.provider_id = provider.send(w.channel.value, w.contact, w.message, w.key)
+                w.provider_id = provider.send(
+                    w.channel.value, w.contact, w.outgoing() or Outgoing(""), w.key
+                )
                 w.sent_at = self.clock.wall()
                 w.outcome = "accepted"
             except ProviderRefusedError as exc:
@@ -543,8 +591,15 @@ class DeliveryWorker:
                         status, error = settle(w.channel, outcome, now - sent_at)
                     row["b_status"], row["b_error"] = status.value, error
                     if status is AttemptStatus.SENT:
-                        wait = CHANNELS[w.channel].wait_s
-                        drow["b_next_at"] = min(sent_at + wait, now + self.poll_s)
+                        policy = CHANNELS[w.channel]
+                        end = sent_at + policy.wait_s
+                        # e-mail has no report to ask for: a DSN (bounces.py) makes the
+                        # delivery due at once, else it is looked at when its window ends
+                        drow["b_next_at"] = (
+                            end
+                            if policy.delivered_on is DeliveredOn.BOUNCE_WINDOW
+                            else min(end, now + self.poll_s)
+                        )
                     else:
                         row["b_settled_at"] = now
                         if status is AttemptStatus.DELIVERED:
@@ -581,7 +636,7 @@ class DeliveryWorker:
 class _Context:
     """What composing and pricing need for a claimed batch, read once."""
 
-    def __init__(self, session: Session, worker: DeliveryWorker, due: Sequence[Delivery]) -> None:
+    def __init__(self, session: Session, worker: DeliveryWorker, due: Sequence[_Due]) -> None:
         self.session = session
         self.worker = worker
         rids = [d.receipt_id for d in due]
@@ -643,11 +698,11 @@ class _Context:
         )
         self._views: dict[int, ReceiptView] = {}
 
-    def price(self, d: Delivery, channel: Channel) -> int:
+    def price(self, d: _Due, channel: Channel) -> int:
         tariff = self.tariffs.get(d.register_id) if d.register_id is not None else None
         return self.prices.price(channel, tariff)
 
-    def view(self, d: Delivery) -> ReceiptView:
+    def view(self, d: _Due) -> ReceiptView:
         if d.receipt_id not in self._views:
             self._views[d.receipt_id] = receipt_view(
                 self.receipts.get(d.receipt_id),
@@ -658,14 +713,16 @@ class _Context:
             )
         return self._views[d.receipt_id]
 
-    def message(self, d: Delivery, channel: Channel) -> Outgoing:
-        view = self.view(d)
-        if channel is not Channel.EMAIL:
-            return compose(self.worker.env, channel, view)
+    def message(self, d: _Due, channel: Channel) -> Outgoing | Callable[[], Outgoing]:
+        """The message, or (no advertising frame, which reads the database) its rendering
+        left to the sending thread."""
         dkim: DkimKey | None = None
         prefs = self.prefs.get(d.company_id)
         if prefs and prefs.dkim_domain and prefs.dkim_selector and prefs.dkim_key_pem:
             dkim = DkimKey(prefs.dkim_domain, prefs.dkim_selector, prefs.dkim_key_pem)
+        if channel is not Channel.EMAIL or d.company_id not in self.advertisers:
+            return functools.partial(self._compose, d, channel, dkim)
+        view = self.view(d)
         out = compose(self.worker.env, channel, view, dkim=dkim)
         if d.company_id in self.advertisers:
             # the advertising frame (fleet/adreceipts): only when the buyer agreed and a
@@ -676,6 +733,12 @@ class _Context:
             if framed is not None:
                 out = dataclasses.replace(out, html=framed)
         return out
+
+    def _compose(self, d: _Due, channel: Channel, dkim: DkimKey | None) -> Outgoing:
+        view = self.view(d)  # from rows read by the claim: no database here
+        if channel is not Channel.EMAIL:
+            return compose(self.worker.env, channel, view)
+        return compose(self.worker.env, channel, view, dkim=dkim)
 
 
 def receipt_view(
@@ -710,22 +773,7 @@ def receipt_view(
 
 
 def record_bounce(session: Session, clock: Clock, message_id: str) -> bool:
-    """A DSN named this e-mail: its attempt failed and the cascade moves on. Does not commit."""
-    a = session.exec(
-        select(DeliveryAttempt).where(
-            DeliveryAttempt.provider_id == message_id,
-            DeliveryAttempt.channel == Channel.EMAIL.value,
-            DeliveryAttempt.status == AttemptStatus.SENT.value,
-        )
-    ).first()
-    if a is None or a.delivery_id is None:
-        return False
-    now = clock.wall()
-    a.status, a.error, a.settled_at = AttemptStatus.FAILED, "bounced", now
-    session.add(a)
-    session.connection().execute(
-        update(_DELIVERY)
-        .where(and_(_DELIVERY.c.id == a.delivery_id, _DELIVERY.c.state == DeliveryState.ACTIVE))
-        .values(next_at=now, updated_at=now)
-    )
-    return True
+    """A bounce named this e-mail by its Message-ID: its attempt failed and the cascade moves
+    on (True); see `fleet.delivery.bounces` for DSNs read off the wire. Does not commit."""
+    dsn = Dsn("failed", "5.0.0", None, None, message_id)
+    return record_dsn(session, clock, dsn, message_id=message_id) is BounceOutcome.FAILED

@@ -2,7 +2,7 @@
 
 Days are calendar days in the store's time zone at its current UTC offset (Russian zones have
 kept a fixed offset since 2014, so this is exact for them); a register without a store counts in
-UTC. The query reads only columns of the covering index ``ix_fiscaldocument_register_counters``.
+UTC. The query reads only columns of the covering index ``ix_fiscaldocument_register_issued``.
 """
 
 from __future__ import annotations

@@ -102,22 +102,24 @@ class FiscalDocument(SQLModel, table=True):
     """One fiscal document of a register, unique by (drive number, document number).
 
     ``company_id`` is copied from the register at ingest so a tenant's queries never join.
-    The covering index on ``register_id`` holds every column the register card counts, so
-    PostgreSQL answers the counters by an index-only scan (INCLUDE is ignored on SQLite).
+    One index on ``(register_id, issued_at)`` serves a register's documents newest first (the
+    receipt search) and, covering every column the register card counts, its counters by an
+    index-only scan (INCLUDE is ignored on SQLite). It replaced two (migration 0031): each
+    index is a B-tree insert per stored document (docs/benchmarks.md, issue 6).
     """
 
     __table_args__ = (
         UniqueConstraint("fn_number", "fd_number", name="uq_fiscaldocument_fn_fd"),
         Index(
-            "ix_fiscaldocument_register_counters",
+            "ix_fiscaldocument_register_issued",
             "register_id",
-            "doc_type",
+            "issued_at",
             postgresql_include=[
+                "doc_type",
                 "operation",
                 "ofd_status",
                 "has_marking",
                 "tax_system",
-                "issued_at",
             ],
         ),
         Index("ix_fiscaldocument_company_issued", "company_id", "issued_at"),
@@ -155,6 +157,8 @@ class ReceiptContent(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_receiptcontent_company_issued", "company_id", "issued_at"),
+        # fines control K23: a bank payment's receipt is looked up by company and sum
+        Index("ix_receiptcontent_company_total", "company_id", "total", "issued_at"),
         # the latest registration report of each register, without a scan of the receipts
         Index(
             "ix_receiptcontent_registration",

@@ -7,12 +7,14 @@ fitted line reaches 100 % on day
 
 and the drive must be replaced by ``min(expiry as reported, that day) − lead``.
 
-The sums come from the rollups `fleet.drives.rollup.absorb` keeps as the reports arrive (a day
-already in the history adds just its increase); the forecast never reads the raw history.
+The sums are kept as the reports arrive (a day already in the history adds just its increase):
 
-* `fold` (incremental): the pending sums of the drives that reported move into their sums;
-  O(drives that reported), one set-based statement, no per-row Python.
+* incrementally, `fleet.drives.rollup.absorb` adds each batch's contributions to its drives'
+  sums and recomputes their dates with `derived_sql`, in the statement that records the batch;
+  O(reports), set-based, no per-row Python, and no end-of-day fold;
 * `rebuild` (from scratch): one GROUP BY over the per-period rollups (~13 rows a drive a year).
+
+The forecast never reads the raw history.
 
 Both run on PostgreSQL and SQLite (``UPDATE ... FROM``, SQLite ≥ 3.33); PostgreSQL-only
 refinements (``LEAST``, a parallel temporary table, a lock) say why where they are used.
@@ -28,7 +30,7 @@ from sqlmodel import Session
 
 from fleet.core.clock import Clock
 
-__all__ = ["DEFAULT_LEAD_DAYS", "dates_sql", "derived_sql", "fold", "rebuild"]
+__all__ = ["DEFAULT_LEAD_DAYS", "dates_sql", "derived_sql", "rebuild"]
 
 DEFAULT_LEAD_DAYS: Final = 30
 #: beyond this many days the line is flat for every practical purpose: no fill date
@@ -78,7 +80,7 @@ def dates_sql(
     )
     if conn.dialect.name == "postgresql":
         # the same with days_left computed once (beyond the horizon LEAST gives the horizon,
-        # which NULLIF makes NULL): a fold evaluates this for 100k rows
+        # which NULLIF makes NULL): a day's reports evaluate this for 100k rows
         bounded = f"NULLIF(LEAST({days_left}, {_HORIZON_DAYS}), {_HORIZON_DAYS})"
         full_day = (
             f"CASE WHEN {n} >= 2 AND {n} * {sxy} - {sx} * {sy} > 0 THEN "
@@ -103,49 +105,17 @@ def derived_sql(conn: Connection, **exprs: str) -> str:
     return f"full_day = {full_day}, replace_by = {replace}"
 
 
-def fold(session: Session, clock: Clock, *, lead_days: int = DEFAULT_LEAD_DAYS) -> int:
-    """Move the pending sums (`fleet.drives.rollup.absorb`) into the sums of the drives that
-    reported and recompute their dates; returns the drives updated. No commit.
-
-    One UPDATE of the pending rows only (O(drives that reported); neither the history nor the
-    rollups are read), each written once. Every new value is computed from the row itself, so
-    on PostgreSQL a row a concurrent `absorb` changed is re-read after its lock and nothing is
-    lost or counted twice.
-    """
-    conn = session.connection()
-    _tune(conn)
-    new = {
-        "n": "(n + pn)",
-        "sx": "(sx + psx)",
-        "sy": "(sy + psy)",
-        "sxy": "(sxy + psxy)",
-        "sxx": "(sxx + psxx)",
-        "expires": "expires_day",
-    }
-    return int(
-        conn.execute(
-            text(
-                f"UPDATE driveforecast SET n = {new['n']}, sx = {new['sx']}, sy = {new['sy']}, "
-                f"  sxy = {new['sxy']}, sxx = {new['sxx']}, pn = 0, psx = 0, psy = 0, "
-                f"  psxy = 0, psxx = 0, pending = false, {derived_sql(conn, **new)}, "
-                "  updated_at = :now WHERE pending"
-            ),
-            {"lead": lead_days, "now": clock.wall()},
-        ).rowcount
-    )
-
-
 def rebuild(session: Session, clock: Clock, *, lead_days: int = DEFAULT_LEAD_DAYS) -> int:
     """Recompute every drive's sums and dates from the rollups; returns the drives. No commit.
 
     A GROUP BY over the rollups (~13 rows a drive a year; the raw history is not read), then one
-    UPDATE from it, each drive's row written once. The pending sums are in the rollups already,
-    so they are cleared. On PostgreSQL the rollups are locked against writers first (SHARE): a
-    batch absorbed meanwhile would be in the pending sums but not in this snapshot's rollups;
-    and the GROUP BY fills a temporary table, because PostgreSQL runs no part of an UPDATE in
-    parallel but does a CREATE TABLE AS (half the time on two cores). Keeps the notifications
-    already raised, and a drive's expiry when its rollups have none. Every drive with rollups
-    has its row (`fleet.drives.rollup.absorb` makes it).
+    UPDATE from it, each drive's row written once. On PostgreSQL the rollups are locked against
+    writers first (SHARE): a batch absorbed meanwhile would be in its forecast rows but not in
+    this snapshot's rollups, and lost by the UPDATE; and the GROUP BY fills a temporary table,
+    because PostgreSQL runs no part of an UPDATE in parallel but does a CREATE TABLE AS (half
+    the time on two cores). Keeps the notifications already raised, and a drive's expiry when
+    its rollups have none. Every drive with rollups has its row (`fleet.drives.rollup.absorb`
+    makes it).
     """
     conn = session.connection()
     _tune(conn)
@@ -179,8 +149,7 @@ def rebuild(session: Session, clock: Clock, *, lead_days: int = DEFAULT_LEAD_DAY
     changed = conn.execute(
         text(
             "UPDATE driveforecast SET n = g.n, sx = g.sx, sy = g.sy, sxy = g.sxy, "
-            "  sxx = g.sxx, pn = 0, psx = 0, psy = 0, psxy = 0, psxx = 0, "
-            "  pending = false, last_day = g.last_day, last_pct = g.last_pct, "
+            "  sxx = g.sxx, last_day = g.last_day, last_pct = g.last_pct, "
             f"  expires_day = {g['expires']}, {derived_sql(conn, **g)}, updated_at = :now "
             f"FROM {source} g WHERE driveforecast.drive_id = g.drive_id"
         ),

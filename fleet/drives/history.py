@@ -1,9 +1,9 @@
 """The daily history of reported memory use: one day's reports in, shadows copied in.
 
 Reports land in ``drivereportinbox`` and `fleet.drives.rollup.absorb` moves them at once into the
-history, the per-period rollups and the pending deltas (`fleet.drives.forecast.fold` adds those
-to the forecast). A day reported twice keeps its highest figure (a drive's memory never empties),
-so copying the same shadow again changes nothing.
+history, the per-period rollups and the forecast (its sums and dates updated as they arrive).
+A day reported twice keeps its highest figure (a drive's memory never empties), so copying the
+same shadow again changes nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from fleet.core.clock import Clock
 from fleet.drives.exceptions import InvalidReportError
+from fleet.drives.forecast import DEFAULT_LEAD_DAYS
 from fleet.drives.models import Drive, DriveReportInbox
 from fleet.drives.rollup import absorb
 from fleet.link.ingest_models import DeviceShadow
@@ -71,9 +72,15 @@ def _check(reports: Sequence[DayReport]) -> None:
             )
 
 
-def record_reports(session: Session, clock: Clock, reports: Sequence[DayReport]) -> int:
-    """Record a day's reports (any number of drives) into the history and the rollups; returns
-    how many. Does not commit.
+def record_reports(
+    session: Session,
+    clock: Clock,
+    reports: Sequence[DayReport],
+    *,
+    lead_days: int = DEFAULT_LEAD_DAYS,
+) -> int:
+    """Record a day's reports (any number of drives) into the history, the rollups and the
+    forecast (replace-by ``lead_days`` ahead); returns how many. Does not commit.
 
     Bad input (a wrong number, a percentage out of range) is refused before anything is written.
     """
@@ -133,7 +140,7 @@ def record_reports(session: Session, clock: Clock, reports: Sequence[DayReport])
             for r in reports
         ],
     )
-    absorb(session)
+    absorb(session, clock, lead_days=lead_days)
     return len(reports)
 
 
@@ -147,7 +154,7 @@ def _expires(drive: dict[str, Any]) -> int | None:
         return None
 
 
-def snapshot_shadows(session: Session, clock: Clock) -> int:
+def snapshot_shadows(session: Session, clock: Clock, *, lead_days: int = DEFAULT_LEAD_DAYS) -> int:
     """Copy every shadow reported since its drive's last copy into the history (the inbox).
 
     Reads `DeviceShadow.reported` (the state schema's ``drive.memory_used_pct``, ``expires`` and,
@@ -189,7 +196,7 @@ def snapshot_shadows(session: Session, clock: Clock) -> int:
             )
         )
         taken.append((drive["fn"], reported_at))
-    record_reports(session, clock, reports)
+    record_reports(session, clock, reports, lead_days=lead_days)
     if taken:
         conn.execute(
             update(_DRIVE)

@@ -1,11 +1,10 @@
-"""The drive jobs: copy shadows into the history, fold the forecast, raise notifications."""
+"""The drive jobs: copy shadows into the history and the forecast, raise notifications."""
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
 from fleet.core.clock import Clock
-from fleet.drives.forecast import fold
 from fleet.drives.history import snapshot_shadows
 from fleet.drives.schedule import due_events
 from fleet.jobs.runner import JobSpec
@@ -17,10 +16,10 @@ __all__ = ["forecast_job", "refresh"]
 def refresh(session: Session, clock: Clock, *, lead_days: int) -> int:
     """One idempotent pass: new shadow states → history → forecast → notifications.
 
-    Returns the drives whose forecast changed plus the notifications raised. Does not commit.
+    Returns the reports recorded (each updates its drive's forecast at once, see
+    `fleet.drives.rollup.absorb`) plus the notifications raised. Does not commit.
     """
-    snapshot_shadows(session, clock)
-    changed = fold(session, clock, lead_days=lead_days)
+    changed = snapshot_shadows(session, clock, lead_days=lead_days)
     raised = notify_company(session, clock, due_events(session, clock))
     return changed + raised
 

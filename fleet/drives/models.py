@@ -2,8 +2,8 @@
 
 Days are integers: days since 1970-01-01 (UTC). The history is narrow on purpose (a year of
 100k drives is 36.5M rows): ``(drive_id, day, used_pct)``. The forecast never scans it: it reads
-the per-period rollups (`DriveRollup`, ~13 rows a drive a year) and the pending contributions
-kept on each forecast row, both written as the reports arrive (see `fleet.drives.rollup`).
+the per-period rollups (`DriveRollup`, ~13 rows a drive a year), and the forecast rows' sums
+are updated as the reports arrive (see `fleet.drives.rollup`).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class DriveReport(SQLModel, table=True):
 
 
 class DriveReportInbox(SQLModel, table=True):
-    """Reports not folded into the forecast yet; the fold empties it (O(new reports))."""
+    """Reports not recorded yet; `fleet.drives.rollup.absorb` empties it (O(new reports))."""
 
     # BIGINT on PostgreSQL; SQLite autoincrements only an INTEGER PRIMARY KEY
     id: int | None = Field(
@@ -95,10 +95,9 @@ class DriveForecast(SQLModel, table=True):
     year), so the slope's numerator and denominator are exact and the fit needs no offset.
     """
 
-    # No index besides the key, and pages half empty: a fold rewrites every drive that
-    # reported, and unindexed columns with room on the page let PostgreSQL update in place
-    # (HOT). The schedule reads the rows by drive id; the fold finds the pending ones by a
-    # scan (an index on ``pending`` would make every update non-HOT).
+    # No index besides the key, and pages half empty: each batch of reports rewrites the rows
+    # of its drives, and unindexed columns with room on the page let PostgreSQL update in
+    # place (HOT). The schedule reads the rows by drive id.
     __table_args__ = {"postgresql_with": {"fillfactor": 50}}
 
     drive_id: int = Field(primary_key=True, foreign_key="drive.id")
@@ -116,14 +115,6 @@ class DriveForecast(SQLModel, table=True):
     #: the smallest notification threshold (days before replace_by) already raised
     notified_days: int | None = None
     updated_at: float | None = None
-    # What reports added since the last fold (`fleet.drives.rollup.absorb`); the fold moves
-    # them into the sums and recomputes the dates of these rows only.
-    pending: bool = False
-    pn: int = 0
-    psx: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
-    psy: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
-    psxy: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
-    psxx: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
 
 class DrivePurchase(SQLModel, table=True):

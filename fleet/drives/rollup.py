@@ -1,4 +1,4 @@
-"""Reports in as they arrive: the history, the per-period rollups and the pending sums.
+"""Reports in as they arrive: the history, the per-period rollups and the forecast.
 
 `absorb` takes the reports waiting in ``drivereportinbox`` and, set-based, in one pass:
 
@@ -7,11 +7,12 @@
 * adds each report's contribution to the least-squares sums of its drive's period in
   ``driverollup``: a day not in the history yet is a new point (n + 1, Σx + x, Σy + y, Σxy + xy,
   Σx² + x²); a day already there adds only its increase d (Σy + d, Σxy + x·d);
-* adds the same contributions to the pending sums of the drive's forecast row (marked
-  ``pending``) for the incremental forecast.
+* adds the same contributions to the sums of the drive's forecast row and recomputes its
+  dates there and then: the forecast is updated incrementally as the reports arrive (issue 7),
+  at a cost per report measured by ``oblako bench forecast``; no end-of-day fold is left.
 
 So the forecast (`fleet.drives.forecast`) never scans the raw history: from scratch it sums the
-rollups (~13 rows a drive a year), incrementally it moves the pending sums into the sums.
+rollups (~13 rows a drive a year), incrementally each batch of reports updates its own rows.
 `rollup_history` rebuilds the rollups from the raw history (a repair; the migration's backfill
 does the same).
 """
@@ -21,8 +22,11 @@ from __future__ import annotations
 from typing import Final
 
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from fleet.core.clock import Clock
+from fleet.drives.forecast import DEFAULT_LEAD_DAYS, dates_sql, derived_sql
 from fleet.drives.models import ROLLUP_DAYS
 
 __all__ = ["absorb", "rollup_history"]
@@ -56,26 +60,39 @@ _ROLLUP: Final = (
     "  expires_day = COALESCE(excluded.expires_day, driverollup.expires_day)"
 )
 
-# the drive's forecast row: the contributions wait in its pending sums for the fold; its last
-# day, highest figure and expiry are kept at once (a new drive gets its row here)
-_PENDING: Final = (
-    "INSERT INTO driveforecast (drive_id, company_id, n, sx, sy, sxy, sxx, last_day, last_pct, "
-    "  expires_day, pending, pn, psx, psy, psxy, psxx) "
-    "SELECT d.drive_id, MAX(dr.company_id), 0, 0, 0, 0, 0, MAX(x), MAX(y), MAX(e), true, "
-    "  SUM(fresh), SUM(fresh * x), SUM(dy), SUM(x * dy), SUM(fresh * x * x) "
-    "FROM d JOIN drive dr ON dr.id = d.drive_id GROUP BY d.drive_id "
-    "ON CONFLICT (drive_id) DO UPDATE SET pending = true, "
-    "  pn = driveforecast.pn + excluded.pn, psx = driveforecast.psx + excluded.psx, "
-    "  psy = driveforecast.psy + excluded.psy, psxy = driveforecast.psxy + excluded.psxy, "
-    "  psxx = driveforecast.psxx + excluded.psxx, company_id = excluded.company_id, "
-    "  last_day = CASE WHEN driveforecast.last_day IS NULL "
-    "    OR excluded.last_day > driveforecast.last_day THEN excluded.last_day "
-    "    ELSE driveforecast.last_day END, "
-    "  last_pct = CASE WHEN driveforecast.last_pct IS NULL "
-    "    OR excluded.last_pct > driveforecast.last_pct THEN excluded.last_pct "
-    "    ELSE driveforecast.last_pct END, "
-    "  expires_day = COALESCE(excluded.expires_day, driveforecast.expires_day)"
-)
+
+def _forecast_sql(conn: Connection) -> str:
+    """The drive's forecast row: the contributions go straight into its sums and its dates are
+    recomputed (the forecast is current as soon as the reports are recorded: nothing is left
+    for an end-of-day step); its last day, highest figure and expiry are kept at once (a new
+    drive gets its row here). The SET clauses see the row as it was, so the new sums are
+    spelled out as old + added."""
+    new = {k: f"(driveforecast.{k} + excluded.{k})" for k in ("n", "sx", "sy", "sxy", "sxx")}
+    new["expires"] = "COALESCE(excluded.expires_day, driveforecast.expires_day)"
+    first = {k: f"s.{k}" for k in ("n", "sx", "sy", "sxy", "sxx")}
+    first["expires"] = "s.e"
+    full_first, replace_first = dates_sql(conn, **first)
+    return (
+        "INSERT INTO driveforecast (drive_id, company_id, n, sx, sy, sxy, sxx, last_day, "
+        "  last_pct, expires_day, full_day, replace_by, updated_at) "
+        f"SELECT s.drive_id, s.company_id, s.n, s.sx, s.sy, s.sxy, s.sxx, s.last_day, s.last_pct, "
+        f"  s.e, {full_first}, {replace_first}, :now FROM ("
+        "  SELECT d.drive_id, MAX(dr.company_id) AS company_id, SUM(fresh) AS n, "
+        "    SUM(fresh * x) AS sx, SUM(dy) AS sy, SUM(x * dy) AS sxy, SUM(fresh * x * x) AS sxx, "
+        "    MAX(x) AS last_day, MAX(y) AS last_pct, MAX(e) AS e "
+        "  FROM d JOIN drive dr ON dr.id = d.drive_id GROUP BY d.drive_id) s WHERE true "
+        "ON CONFLICT (drive_id) DO UPDATE SET "
+        f"  n = {new['n']}, sx = {new['sx']}, sy = {new['sy']}, sxy = {new['sxy']}, "
+        f"  sxx = {new['sxx']}, company_id = excluded.company_id, "
+        "  last_day = CASE WHEN driveforecast.last_day IS NULL "
+        "    OR excluded.last_day > driveforecast.last_day THEN excluded.last_day "
+        "    ELSE driveforecast.last_day END, "
+        "  last_pct = CASE WHEN driveforecast.last_pct IS NULL "
+        "    OR excluded.last_pct > driveforecast.last_pct THEN excluded.last_pct "
+        "    ELSE driveforecast.last_pct END, "
+        f"  expires_day = {new['expires']}, {derived_sql(conn, **new)}, updated_at = :now"
+    )
+
 
 _HISTORY: Final = (
     "INSERT INTO drivereport (day, drive_id, used_pct) SELECT day, drive_id, y FROM nw "
@@ -85,9 +102,10 @@ _HISTORY: Final = (
 )
 
 
-def absorb(session: Session) -> int:
-    """Move the inbox's reports into the history, the rollups and the pending sums; returns how
-    many reports. No commit.
+def absorb(session: Session, clock: Clock, *, lead_days: int = DEFAULT_LEAD_DAYS) -> int:
+    """Move the inbox's reports into the history, the rollups and the forecast (sums and
+    dates, ``lead_days`` before the earlier of expiry and fill); returns how many reports.
+    No commit.
 
     On PostgreSQL one statement whose first step deletes the inbox rows it takes (``DELETE …
     RETURNING`` in a CTE): every step sees one snapshot (the history as it was before this
@@ -95,15 +113,16 @@ def absorb(session: Session) -> int:
     a CTE) runs the steps in turn, the history last; its writers are serialised.
     """
     conn = session.connection()
+    params = {"lead": lead_days, "now": clock.wall()}
     if conn.dialect.name == "postgresql":
         conn.execute(text("SET LOCAL jit = off"))  # compiling costs more than these statements
         sql = (
             "WITH batch AS (DELETE FROM drivereportinbox "
             "  RETURNING drive_id, day, used_pct, expires_day), "
             f"{_CONTRIBUTIONS}, hist AS ({_HISTORY}), roll AS ({_ROLLUP}), "
-            f"pend AS ({_PENDING}) SELECT COUNT(*) FROM batch"
+            f"fc AS ({_forecast_sql(conn)}) SELECT COUNT(*) FROM batch"
         )
-        return int(conn.execute(text(sql)).scalar_one())
+        return int(conn.execute(text(sql), params).scalar_one())
     hi = conn.execute(text("SELECT MAX(id) FROM drivereportinbox")).scalar()
     if hi is None:
         return 0
@@ -115,8 +134,9 @@ def absorb(session: Session) -> int:
     taken = conn.execute(
         text("SELECT COUNT(*) FROM drivereportinbox WHERE id <= :hi"), p
     ).scalar_one()
-    for step in (_ROLLUP, _PENDING, _HISTORY):  # the history last: the others compare with it
-        conn.execute(text(f"{batch}{_CONTRIBUTIONS} {step}"), p)
+    # the history last: the others compare with it
+    for step in (_ROLLUP, _forecast_sql(conn), _HISTORY):
+        conn.execute(text(f"{batch}{_CONTRIBUTIONS} {step}"), {**p, **params})
     conn.execute(text("DELETE FROM drivereportinbox WHERE id <= :hi"), p)
     return int(taken)
 
@@ -124,7 +144,7 @@ def absorb(session: Session) -> int:
 def rollup_history(session: Session) -> int:
     """Recompute every rollup from the raw history (a repair); returns the rollup rows.
 
-    Run `fleet.drives.forecast.rebuild` after it (the pending sums are in the rollups too).
+    Run `fleet.drives.forecast.rebuild` after it.
     The expiries are not in the history: the forecast rows keep theirs. No commit.
     """
     conn = session.connection()

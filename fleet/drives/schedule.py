@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -204,9 +204,19 @@ def due_events(session: Session, clock: Clock) -> list[Event]:
         .outerjoin(Register, col(Register.id) == col(Drive.register_id))
         .where(
             col(DriveForecast.replace_by).is_not(None),
-            col(DriveForecast.replace_by) <= today + max(THRESHOLDS),
             col(DriveForecast.company_id).is_not(None),
-            (col(DriveForecast.notified_days).is_(None)) | (col(DriveForecast.notified_days) > 0),
+            # only the drives that crossed a threshold not raised yet: the job runs hourly
+            # over every drive due, and the ones already told must not be read again each time
+            or_(
+                *(
+                    (col(DriveForecast.replace_by) <= today + t)
+                    & (
+                        col(DriveForecast.notified_days).is_(None)
+                        | (col(DriveForecast.notified_days) > t)
+                    )
+                    for t in THRESHOLDS
+                )
+            ),
         )
     ).all()
     events = []

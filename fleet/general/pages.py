@@ -158,6 +158,9 @@ def _charts(report: GeneralReport) -> dict[str, object]:
         "stores": columns(
             [(r.label, r.totals.revenue) for r in report.stores[:12]], width=480, height=180
         ),
+        "regions": columns(
+            [(r.label, r.totals.revenue) for r in report.regions[:12]], width=480, height=180
+        ),
     }
 
 

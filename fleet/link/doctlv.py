@@ -27,6 +27,7 @@ ITEM: Final = 1059
 ITEM_MARKING_TAGS: Final = frozenset({2000, 2100, 2102, 2106, 2110, 2115})
 TOP_MARKING_TAGS: Final = frozenset({2107})
 
+_TOP_SPECIAL: Final = frozenset({ITEM, TAX_SYSTEM, *TOP_MARKING_TAGS})
 _HEADER: Final = Struct("<HH")
 _unpack = _HEADER.unpack_from
 
@@ -45,6 +46,7 @@ def scan(data: bytes) -> tuple[int | None, bool]:
     # one flat loop (the items' TLVs walked inline, ~0.2 µs a TLV): this runs per document
     unpack = _unpack
     item_tags = ITEM_MARKING_TAGS
+    special = _TOP_SPECIAL  # one set test for the many top-level tags read past
     n = len(data)
     i = 0
     tax: int | None = None
@@ -59,6 +61,9 @@ def scan(data: bytes) -> tuple[int | None, bool]:
                 i,
                 f"тег {tag} длиной {length} выходит за конец документа (осталось {n - i - 4} байт)",
             )
+        if tag not in special:
+            i = j
+            continue
         if tag == ITEM:
             # the item's TLVs, framing checked to its end (no early exit: a broken item is
             # refused whether or not a marking tag came first)

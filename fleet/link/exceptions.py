@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fleet.core.errors import InvalidInputError, NotFoundError
 
-__all__ = ["BadSerialError", "UnknownAccountError"]
+__all__ = ["BadSerialError", "InvalidDesiredError", "UnknownAccountError"]
 
 
 class BadSerialError(InvalidInputError):
@@ -13,3 +13,7 @@ class BadSerialError(InvalidInputError):
 
 class UnknownAccountError(NotFoundError):
     """No such broker account."""
+
+
+class InvalidDesiredError(InvalidInputError):
+    """A desired document the register would refuse (link.check_desired); nothing changed."""

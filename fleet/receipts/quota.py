@@ -5,6 +5,11 @@ month"; the month is Moscow's, as billing's periods are. Routing raises a regist
 the transaction that assigns parts to it; the tracker lowers it when a part comes back unmade
 (a "not executed" answer, a refusal, an expired command), so the count is what was made or is
 in flight. Counts move by a single upsert per register and pass, never by counting parts.
+
+Raising a count against a quota is a claim (`claim_usage`): a conditional upsert that moves
+the count only while it stays within the quota, so two routers that both read "1 place left"
+cannot both take it (on PostgreSQL the loser's statement waits for the winner's row lock, then
+sees its count); the loser takes what is left under the row lock and its other parts wait.
 """
 
 from __future__ import annotations
@@ -13,13 +18,13 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Final
 
-from sqlalchemy import Table, func
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from fleet.receipts.models import RoutingUsage
 
-__all__ = ["MSK", "add_usage", "period_of"]
+__all__ = ["MSK", "add_usage", "claim_usage", "period_of"]
 
 MSK: Final = dt.timezone(dt.timedelta(hours=3))
 
@@ -47,3 +52,37 @@ def add_usage(conn: Connection, deltas: Mapping[tuple[int, str], int]) -> None:
                 set_={"routed": floor(_USAGE.c.routed + d, 0)},
             )
         )
+
+
+def claim_usage(conn: Connection, rid: int, period: str, n: int, quota: int) -> int:
+    """Raise the register's count for `period` by up to `n` without passing `quota`; return
+    how many were granted (0..n). Atomic against concurrent claims: the common case is one
+    conditional upsert that takes all `n` or nothing; when it takes nothing, the count is read
+    under the row's lock (`FOR UPDATE`; SQLite's writer is single) and what is left is taken."""
+    if n <= 0:
+        return 0
+    dialect = conn.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # a new row can take n only if n fits at all
+    stmt = insert(_USAGE).values(register_id=rid, period=period, routed=min(n, quota))
+    row = conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[_USAGE.c.register_id, _USAGE.c.period],
+            set_={"routed": _USAGE.c.routed + n},
+            where=_USAGE.c.routed + n <= quota,
+        ).returning(_USAGE.c.routed)
+    ).first()
+    if row is not None:
+        return min(n, quota)  # inserted (min(n, quota)) or raised by n
+    locked = select(_USAGE.c.routed).where(_USAGE.c.register_id == rid, _USAGE.c.period == period)
+    if dialect == "postgresql":
+        locked = locked.with_for_update()
+    used = int(conn.execute(locked).scalar_one())
+    grant = max(0, min(n, quota - used))
+    if grant:
+        conn.execute(
+            _USAGE.update()
+            .where(_USAGE.c.register_id == rid, _USAGE.c.period == period)
+            .values(routed=_USAGE.c.routed + grant)
+        )
+    return grant

@@ -10,7 +10,8 @@ store): dated rules such as VAT rates change at its midnight, not Moscow's. A pa
 a store goes only to that store's registers (registered at its address, in its time zone); a
 part that names a place of settlement (1187) only to registers registered there (profile
 `place` or `address`), or with no registered place. A register whose tariff's receipts quota
-for this Moscow month is used up (fleet/receipts/quota.py) takes no more.
+for this Moscow month is used up (fleet/receipts/quota.py) takes no more; its places are
+claimed atomically at assignment (`claim_usage`), so concurrent routers never overshoot it.
 **Can take**: online (presence), the drive in the fiscal phase without its critical-error flag
 (30h byte 4 bit 7), the clock trusted (the runtime refuses documents otherwise), fewer than
 `max_inflight` parts in flight. Among those, the least loaded (parts queued on it), then the
@@ -48,7 +49,7 @@ from fleet.core.clock import Clock
 from fleet.link.commands import DEFAULT_TTL_S, command_row, enqueue_rows
 from fleet.link.ingest_models import DeviceShadow
 from fleet.receipts.models import ReceiptPart, ReceiptStatus, RoutingProfile, RoutingUsage
-from fleet.receipts.quota import add_usage, period_of
+from fleet.receipts.quota import add_usage, claim_usage, period_of
 from fleet.receipts.status import refresh
 from fleet.registers.models import Register, RegisterState
 from fleet.stores.models import Store
@@ -306,6 +307,7 @@ def route(
         assigned: list[dict[str, Any]] = []
         commands: list[dict[str, Any]] = []
         usage: dict[tuple[int, str], int] = defaultdict(int)
+        picked: dict[int, list[Any]] = defaultdict(list)  # register id → its parts, in order
         period = period_of(now)
         for p in parts:
             tried = set(p.tried or [])
@@ -347,24 +349,37 @@ def route(
                 continue
             # a register that answered "not executed" only when no other can take it now
             best = min(ready, key=lambda c: (c.register_id in tried, c.load, c.register_id))
-            assigned.append({"pid": p.id, "rid": best.register_id})
-            commands.append(
-                command_row(
-                    now,
-                    register_id=best.register_id,
-                    serial=best.serial,
-                    request_id=p.request_id,
-                    action=p.action,
-                    body=p.request,
-                    ttl_s=ttl_s,
-                )
-            )
+            picked[best.register_id].append(p)
             best.load += 1
             best.used += 1
-            usage[(best.register_id, period)] += 1
-            stats.routed += 1
-            stats.by_register[best.register_id] = stats.by_register.get(best.register_id, 0) + 1
             touched.add(p.receipt_id)
+        by_id = {c.register_id: c for cs in regs.values() for c in cs}
+        for rid, ps in sorted(picked.items()):  # row locks in one order: no deadlock
+            best = by_id[rid]
+            if best.quota is not None:
+                # the snapshot's `used` may be stale under several routers: claim the places
+                # atomically; the parts beyond what was granted stay accepted for the next pass
+                granted = claim_usage(conn, rid, period, len(ps), best.quota)
+                stats.waiting += len(ps) - granted
+                ps = ps[:granted]
+            else:
+                usage[(rid, period)] += len(ps)
+            for p in ps:
+                assigned.append({"pid": p.id, "rid": rid})
+                commands.append(
+                    command_row(
+                        now,
+                        register_id=rid,
+                        serial=best.serial,
+                        request_id=p.request_id,
+                        action=p.action,
+                        body=p.request,
+                        ttl_s=ttl_s,
+                    )
+                )
+            if ps:
+                stats.routed += len(ps)
+                stats.by_register[rid] = len(ps)
         if assigned:
             # one statement each (the rows are ours: locked on PostgreSQL, under the single
             # writer on SQLite; the status guard stays)

@@ -6,7 +6,8 @@ commit of its result and its status). `oblako fleet serve` runs it in a thread o
 when the broker is configured (`FLEET_MQTT_URL`; `start_receipts_thread` from the app's
 lifespan); `oblako fleet receipts run --mqtt URL` serves it alone with a paho publisher. Any
 number of workers may run against one PostgreSQL database (routing and sending lock rows with
-SKIP LOCKED; on SQLite, writers are serialised).
+SKIP LOCKED; on SQLite, writers are serialised). The same pass publishes the registers'
+desired documents (fleet/link/desired.py), retained, at most once a second.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from sqlalchemy.exc import OperationalError
 
 from fleet.core.clock import Clock, SystemClock
 from fleet.core.db import make_engine
+from fleet.core.wakeup import RECEIPTS, Listener
 from fleet.link.commands import CommandSender, Publisher
+from fleet.link.desired import DesiredSender
 from fleet.link.ingest import broker_url
 from fleet.receipts.callbacks import deliver_due
 from fleet.receipts.routing import route
@@ -56,6 +59,7 @@ class WorkerStats:
     rerouted: int = 0
     failed: int = 0
     callbacks: int = 0
+    desired: int = 0  # desired documents published (new seqs and repeats)
     errors: list[str] = field(default_factory=list)
 
 
@@ -77,9 +81,9 @@ class PahoPublisher:
         c.loop_start()
         self.client = c
 
-    def __call__(self, topic: str, payload: bytes) -> None:
+    def __call__(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         # queued by paho while disconnected; the sender re-sends what gets no ack anyway
-        self.client.publish(topic, payload, qos=1)
+        self.client.publish(topic, payload, qos=1, retain=retain)
 
     def close(self) -> None:
         """Disconnect."""
@@ -101,6 +105,7 @@ class ReceiptWorker:
         command_timeout_s: float = 2.0,
         quiet_s: float = 5.0,
         callbacks_every_s: float = 0.5,
+        desired_every_s: float = 1.0,
     ) -> None:
         self.engine = engine
         self.clock = clock or SystemClock()
@@ -109,6 +114,9 @@ class ReceiptWorker:
         self.quiet_s = quiet_s
         self.callbacks_every_s = callbacks_every_s
         self._callbacks_at = -1e18
+        self.desired = DesiredSender(engine, publish, self.clock, root)
+        self.desired_every_s = desired_every_s
+        self._desired_at = -1e18
         self.stats = WorkerStats()
 
     def step(self) -> None:
@@ -128,16 +136,33 @@ class ReceiptWorker:
         if self.clock.monotonic() - self._callbacks_at >= self.callbacks_every_s:
             self._callbacks_at = self.clock.monotonic()
             s.callbacks += deliver_due(self.engine, self.clock, self.http).delivered
+        if self.clock.monotonic() - self._desired_at >= self.desired_every_s:
+            self._desired_at = self.clock.monotonic()
+            d = self.desired.step()
+            s.desired += d.published + d.republished
 
-    def run(self, stop: threading.Event, poll_s: float = 0.05) -> None:
-        """step() every poll_s until stop is set; a database hiccup is logged and retried."""
-        while not stop.is_set():
-            try:
-                self.step()
-            except OperationalError as e:  # locked, lost connection: the next pass retries
-                log.warning("receipts worker: %s", e)
-                self.stats.errors.append(str(e)[:200])
-            stop.wait(poll_s)
+    def run(self, stop: threading.Event, poll_s: float = 0.05, idle_s: float = 0.25) -> None:
+        """step() until stop is set; a database hiccup is logged and retried. On PostgreSQL
+        the next pass starts when the API or the ingest notifies work (fleet/core/wakeup.py),
+        else after `idle_s` (the timers: re-sends, quiet periods, TTLs, callbacks); on SQLite
+        every `poll_s`."""
+        listener = Listener(self.engine, RECEIPTS)
+        pg = self.engine.dialect.name == "postgresql"
+        try:
+            if pg:
+                listener.wait(0)  # listening before the first pass: nothing slips between
+            while not stop.is_set():
+                try:
+                    self.step()
+                except OperationalError as e:  # locked, lost connection: the next pass retries
+                    log.warning("receipts worker: %s", e)
+                    self.stats.errors.append(str(e)[:200])
+                if pg:
+                    listener.wait(idle_s)
+                else:
+                    stop.wait(poll_s)
+        finally:
+            listener.close()
 
 
 def run_receipts(

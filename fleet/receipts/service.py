@@ -25,6 +25,7 @@ from sqlmodel import Session, col, func, select
 from fleet.access.principal import Principal
 from fleet.accounts.models import Company
 from fleet.core.clock import Clock
+from fleet.core.wakeup import RECEIPTS, notify
 from fleet.receipts.exceptions import (
     IdempotencyConflictError,
     InvalidCallbackError,
@@ -221,6 +222,8 @@ def create_receipt(
                     updated_at=at,
                 )
             )
+        session.flush()
+        notify(session.connection(), RECEIPTS)  # the receipts worker routes it at once
         session.commit()
     except IntegrityError:
         # a concurrent request with the same external id or key won: answer as if it came first

@@ -20,12 +20,12 @@ __all__ = ["ReceiptFacts", "ReceiptFactsMark"]
 
 _DOCS: Table = FiscalDocument.__table__  # type: ignore[attr-defined]
 
-# search by FD number, fiscal sign or sum within a company; a register's documents by time
-# (issued_at last: the newest of many equal FD numbers or sums come off the index in order)
+# search by FD number, fiscal sign or sum within a company (issued_at last: the newest of many
+# equal FD numbers or sums come off the index in order); a register's documents by time use
+# ix_fiscaldocument_register_issued, declared with the table (it also covers the card's counters)
 Index("ix_fiscaldocument_company_fd", _DOCS.c.company_id, _DOCS.c.fd_number, _DOCS.c.issued_at)
 Index("ix_fiscaldocument_company_sign", _DOCS.c.company_id, _DOCS.c.fiscal_sign)
 Index("ix_fiscaldocument_company_total", _DOCS.c.company_id, _DOCS.c.total, _DOCS.c.issued_at)
-Index("ix_fiscaldocument_register_issued", _DOCS.c.register_id, _DOCS.c.issued_at)
 
 
 class ReceiptFacts(SQLModel, table=True):

@@ -1,7 +1,8 @@
 """The Russian pages of receipts from a bank registry: upload → preview table → send.
 
-The preview carries the file itself back (base64 in a hidden field), so nothing is kept on the
-server between the two steps and sending re-reads exactly what was previewed.
+The preview carries the file itself back (base64 in a hidden field), so sending re-reads exactly
+what was previewed. Reading a file files its payments (received.py), receipted or not, for the
+fines control's check K23.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from fleet.core import csrf
 from fleet.core.errors import InvalidInputError
 from fleet.deps import SessionDep, StateDep
 from fleet.receipts_cabinet.view import rubles
-from fleet.receipts_import import acquiring, plan, service
+from fleet.receipts_import import acquiring, plan, received, service
 from fleet.web.render import render_page
 from protocol.portable import codes, vat
 
@@ -127,13 +128,15 @@ async def import_preview(
     session: SessionDep,
     principal: Annotated[Principal, page_need(Permission.RECEIPTS_CREATE)],
 ) -> Response:
-    """Read the file and show the receipts it will make; nothing is written."""
+    """Read the file and show the receipts it will make; no receipt is made, but the file's
+    payments are filed for the fines control (received.py)."""
     settings, data, _form = await _read(request, state)
     try:
         s = service.settings_from(
             settings["tax_system"], settings["vat"], settings["item_type"], settings["item_name"]
         )
         kind, payments = service.read(data or b"", service.company_inn(session, principal))
+        received.record(session, principal.company_id, state.clock, payments, principal.user_id)
         rows = service.preview(session, principal, state.clock, payments, s)
     except InvalidInputError as e:
         return _page(
@@ -167,6 +170,7 @@ async def import_send(
             settings["tax_system"], settings["vat"], settings["item_type"], settings["item_name"]
         )
         kind, payments = service.read(data or b"", service.company_inn(session, principal))
+        received.record(session, principal.company_id, state.clock, payments, principal.user_id)
         outcome = service.send(session, principal, state.clock, payments, s, keys)
         rows = service.preview(session, principal, state.clock, payments, s)
     except InvalidInputError as e:

@@ -52,6 +52,7 @@ class Payment:
     operation: str  # "sale" or "sale_return"
     payer: str = ""
     payer_inn: str = ""
+    payer_account: str = ""  # 40817…: a person's account (fleet/receipts_import/received.py)
     purpose: str = ""
     contact: str = ""
     skip_reason: str | None = None  # why it makes no receipt (own transfer)
@@ -88,6 +89,7 @@ def from_statement(st: onec.Statement, company_inn: str) -> list[Payment]:
                 operation="sale",
                 payer=d.payer,
                 payer_inn=d.payer_inn,
+                payer_account=d.payer_account,
                 purpose=d.purpose,
                 skip_reason="перевод между своими счетами" if own else None,
             )

@@ -1,8 +1,10 @@
 """Where the registration's trusted roots and FNS gateway come from.
 
 Read from settings (``FLEET_KEP_TRUSTED_ROOTS``: certificate paths, DER or PEM;
-``FLEET_KEP_CRLS``: CRL paths or URLs; ``FLEET_FNS_URL``) the first time they are needed, and
-kept on ``app.state.registration``;
+``FLEET_KEP_CRLS``: CRL paths or URLs; ``FLEET_KEP_CRL_REFRESH_S`` and ``FLEET_KEP_CRL_STALE_S``:
+how often the CRLs the certificates name are fetched again, and how old they may get before
+signatures are refused, see `fleet.registration.crl_cache`; ``FLEET_FNS_URL``) the first time
+they are needed, and kept on ``app.state.registration``;
 tests put a `RegistrationConfig` there themselves (the test CA, the simulator's client).
 """
 
@@ -16,6 +18,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from fleet.deps import get_state
+from fleet.registration.crl_cache import CrlCache
 from fleet.registration.gateway import FnsGateway, HttpFnsGateway
 from fleet.registration.pem import der_blocks
 from fleet.registration.revocation import Crl, read_crl, read_crls
@@ -28,11 +31,12 @@ DEFAULT_FNS_URL = "http://127.0.0.1:8200"
 @dataclass(frozen=True)
 class RegistrationConfig:
     """The accredited CAs' root certificates (DER), the FNS gateway, and the CAs' lists of
-    revoked certificates (read once: a changed CRL takes a restart)."""
+    revoked certificates: as configured (read once), or a `CrlCache` that also fetches and
+    refreshes those the certificates name."""
 
     trusted_roots: tuple[bytes, ...]
     gateway: FnsGateway
-    crls: tuple[Crl, ...] = ()
+    crls: tuple[Crl, ...] | CrlCache = ()
 
 
 def read_certificates(paths: Iterable[str | Path]) -> tuple[bytes, ...]:
@@ -54,7 +58,11 @@ def get_config(request: Request) -> RegistrationConfig:
     config = RegistrationConfig(
         trusted_roots=read_certificates(roots),
         gateway=HttpFnsGateway(settings.fns_url or DEFAULT_FNS_URL),
-        crls=tuple(read_crl(der) for der in read_crls(crls)),
+        crls=CrlCache(
+            static=tuple(read_crl(der) for der in read_crls(crls)),
+            refresh_s=settings.kep_crl_refresh_s,
+            stale_s=settings.kep_crl_stale_s,
+        ),
     )
     request.app.state.registration = config
     return config

@@ -6,6 +6,7 @@ from fleet.core.errors import ConflictError, DomainError, InvalidInputError, Not
 
 __all__ = [
     "CertificateRevokedError",
+    "CertificateStatusUnknownError",
     "FnsUnavailableError",
     "InvalidApplicationError",
     "InvalidCrlError",
@@ -42,6 +43,11 @@ class InvalidPoaError(InvalidSignatureError):
 
 class CertificateRevokedError(InvalidSignatureError):
     """A certificate of the signature's chain is on its CA's list of revoked certificates."""
+
+
+class CertificateStatusUnknownError(InvalidSignatureError):
+    """The CA's list of revoked certificates is older than the staleness limit (or was never
+    obtained): the signer's certificate may be revoked, so the signature is not accepted."""
 
 
 class InvalidCrlError(DomainError):

@@ -22,7 +22,7 @@ from fleet.notify.service import Event, notify_company
 from fleet.receipts.profiles import put_profile
 from fleet.registers.exceptions import RegisterNotFoundError
 from fleet.registers.models import Register
-from fleet.registration import service
+from fleet.registration import report, service
 from fleet.registration.application import (
     DEREG_REASONS,
     ApplicationForm,
@@ -38,6 +38,8 @@ from fleet.registration.used_drives import keep_drive
 __all__ = [
     "ChangeOutcome",
     "CloseReport",
+    "closing_report",
+    "order_closing",
     "prepare_deregistration",
     "propose_change",
     "replace_drive",
@@ -101,6 +103,54 @@ class ChangeOutcome:
             f"{', '.join(str(r) for r in d.reasons)}. Подпишите его своей КЭП — подать "
             "заявление нужно не позднее следующего рабочего дня после изменения"
         )
+
+
+def order_closing(
+    *, session: Session, clock: Clock, principal: Principal | None, register_id: int
+) -> str:
+    """Command the register to close its drive's fiscal mode (the report on closing, before
+    a drive replacement or a deregistration); returns the command's request id. Ordering
+    twice queues one command (`report.close_request_id`). ``principal`` None: the operator
+    (any company's register)."""
+    register = session.get(Register, register_id)
+    if (
+        register is None
+        or register.company_id is None
+        or (principal is not None and register.company_id != principal.company_id)
+    ):
+        raise RegisterNotFoundError(f"Касса № {register_id} не найдена")
+    st = service.state_of(session, register)
+    if st.registered is None or st.status is ApplicationStatus.DEREGISTERED:
+        raise RegistrationStateError(
+            "Касса не зарегистрирована в ФНС: фискальный режим её ФН не открыт"
+        )
+    rid = report.order_close(session, clock, register)
+    if principal is not None:
+        audit.record_by(
+            session,
+            clock,
+            principal,
+            action="registration.close_ordered",
+            entity=_ENTITY,
+            entity_id=register_id,
+            request_id=rid,
+        )
+    session.commit()
+    return rid
+
+
+def closing_report(session: Session, register: Register) -> CloseReport:
+    """The requisites of the closing report the register made on command (`order_closing`),
+    as its result carried them; RegistrationStateError while there is none or it failed."""
+    answer = report.close_outcome(session, register)
+    if answer is None:
+        raise RegistrationStateError(
+            "Касса ещё не сформировала отчёт о закрытии фискального накопителя: отправьте ей "
+            "команду закрытия и дождитесь ответа (или укажите реквизиты отчёта вручную)"
+        )
+    if not answer.made:
+        raise RegistrationStateError(answer.error)
+    return CloseReport(answer.fd_number, answer.fiscal_sign, answer.date).checked("close.")
 
 
 def _now_iso(now: float) -> str:
@@ -247,7 +297,7 @@ def replace_drive(
     clock: Clock,
     principal: Principal,
     register_id: int,
-    close: CloseReport,
+    close: CloseReport | None,
     ofd_confirmed: bool,
     new_model: str,
     new_number: str,
@@ -255,7 +305,8 @@ def replace_drive(
     """The operator's drive replacement (§2.2 "FN replacement procedure"): the old drive's
     fiscal mode is closed and the OFD confirmed the report; the old drive goes on record for
     five years; the new one is installed; a re-registration with reason 4 is drafted for the
-    user, carrying the closing report's requisites."""
+    user, carrying the closing report's requisites: those the register made on command
+    (`order_closing`) when ``close`` is None, else as typed."""
     register = session.get(Register, register_id)
     if register is None or register.company_id is None:
         raise RegisterNotFoundError(f"Касса № {register_id} не найдена")
@@ -263,7 +314,7 @@ def replace_drive(
     _registered(st)
     row = st.application
     assert row is not None
-    close = close.checked("close.")
+    close = close.checked("close.") if close is not None else closing_report(session, register)
     new_number, new_model = new_number.strip(), new_model.strip() or st.form.fn_model
     fields: dict[str, str] = {}
     if not ofd_confirmed:
@@ -334,7 +385,8 @@ def prepare_deregistration(
     close: CloseReport | None,
 ) -> service.State:
     """Draft the КНД 1110062 application. The closing report's requisites are required unless
-    the register was stolen or lost (then there is no drive to close)."""
+    the register was stolen or lost (then there is no drive to close): as typed, or (``close``
+    None) those of the report the register made on command (`order_closing`)."""
     st = service.get_state(session=session, principal=principal, register_id=register_id)
     row = st.application
     if st.registered is None or row is None or row.rnm is None:
@@ -351,11 +403,17 @@ def prepare_deregistration(
             fields={"reason": "Выберите причину: " + "; ".join(DEREG_REASONS.values())},
         )
     if close is None and reason not in ("theft", "loss"):
+        answer = report.close_outcome(session, st.register)
+        if answer is not None and not answer.made:
+            raise RegistrationStateError(answer.error)
+        if answer is not None:
+            close = CloseReport(answer.fd_number, answer.fiscal_sign, answer.date)
+    if close is None and reason not in ("theft", "loss"):
         raise InvalidApplicationError(
             "Нужен отчёт о закрытии фискального накопителя",
             fields={
-                "close.fd_number": "Сформируйте на кассе отчёт о закрытии ФН и укажите его "
-                "реквизиты (номер ФД, ФП, дата)"
+                "close.fd_number": "Отправьте кассе команду закрытия ФН (или сформируйте на "
+                "кассе отчёт о закрытии ФН и укажите его реквизиты: номер ФД, ФП, дата)"
             },
         )
     close = close.checked("close.") if close is not None else None

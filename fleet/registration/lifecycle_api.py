@@ -115,12 +115,26 @@ class DeregistrationIn(BaseModel):
 
 
 class ReplacementIn(BaseModel):
-    """The operator's drive replacement."""
+    """The operator's drive replacement; without ``close`` the closing report is the one the
+    register made on command (``…/drive-close``)."""
 
-    close: CloseIn
+    close: CloseIn | None = None
     ofd_confirmed: bool
     new_model: str = Field(default="", max_length=100, examples=["ФН-1.2"])
     new_number: str = Field(max_length=16, examples=["9999078900005678"])
+
+
+class CloseOrderPublic(BaseModel):
+    """The closing command queued for the register."""
+
+    request_id: str
+    message: str
+
+
+_CLOSE_ORDERED = (
+    "Команда закрытия фискального режима отправлена кассе: она сформирует отчёт о закрытии "
+    "ФН, его реквизиты Облако возьмёт из ответа кассы"
+)
 
 
 class PoaIn(BaseModel):
@@ -253,6 +267,20 @@ def post_deregistration(
     )
 
 
+@router.post(
+    "/{register_id}/registration/drive-close",
+    status_code=202,
+    summary="Команда кассе: отчёт о закрытии фискального режима ФН",
+)
+def post_drive_close(
+    register_id: int, principal: Manager, session: SessionDep, state: StateDep
+) -> CloseOrderPublic:
+    rid = lifecycle.order_closing(
+        session=session, clock=state.clock, principal=principal, register_id=register_id
+    )
+    return CloseOrderPublic(request_id=rid, message=_CLOSE_ORDERED)
+
+
 @router.get("/{register_id}/registration/poa", summary="Машиночитаемые доверенности компании")
 def get_poas(register_id: int, principal: Manager, session: SessionDep) -> list[PoaPublic]:
     st = service.get_state(session=session, principal=principal, register_id=register_id)
@@ -287,6 +315,23 @@ def post_poa(
 
 
 @operator_router.post(
+    "/registers/{register_id}/drive-close",
+    status_code=202,
+    summary="Команда кассе: отчёт о закрытии фискального режима ФН (перед заменой)",
+)
+def post_operator_drive_close(
+    register_id: int,
+    _p: Annotated[Principal, need(Permission.OPERATOR_INVENTORY)],
+    session: SessionDep,
+    state: StateDep,
+) -> CloseOrderPublic:
+    rid = lifecycle.order_closing(
+        session=session, clock=state.clock, principal=None, register_id=register_id
+    )
+    return CloseOrderPublic(request_id=rid, message=_CLOSE_ORDERED)
+
+
+@operator_router.post(
     "/registers/{register_id}/drive-replacement", summary="Замена фискального накопителя"
 )
 def post_replacement(
@@ -301,7 +346,7 @@ def post_replacement(
         clock=state.clock,
         principal=principal,
         register_id=register_id,
-        close=body.close.report(),
+        close=body.close.report() if body.close is not None else None,
         ofd_confirmed=body.ofd_confirmed,
         new_model=body.new_model,
         new_number=body.new_number,

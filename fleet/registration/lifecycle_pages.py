@@ -122,6 +122,26 @@ def deregistration_save(
     return RedirectResponse(_url(register_id), status_code=303)
 
 
+@router.post("/registers/{register_id}/registration/drive-close", response_model=None)
+def drive_close(
+    register_id: int,
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    principal: Manager,
+    csrf_token: CsrfField = None,
+) -> Response:
+    """Command the register to make the report on closing its drive's fiscal mode."""
+    csrf.check(request, state.settings.secret_key, csrf_token)
+    try:
+        lifecycle.order_closing(
+            session=session, clock=state.clock, principal=principal, register_id=register_id
+        )
+    except DomainError as exc:
+        return refused(request, state, session, principal, register_id, exc, key=_underscored)
+    return RedirectResponse(_url(register_id), status_code=303)
+
+
 @router.post("/registers/{register_id}/registration/report", response_model=None)
 def report_save(
     register_id: int,
@@ -238,6 +258,27 @@ def replacement_page(
     return _replacement_page(request, state, session, principal, register_id)
 
 
+@router.post("/operator/registers/{register_id}/drive-close", response_model=None)
+def operator_drive_close(
+    register_id: int,
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    principal: Operator,
+    csrf_token: CsrfField = None,
+) -> Response:
+    """Command the register to close its drive's fiscal mode before the replacement."""
+    csrf.check(request, state.settings.secret_key, csrf_token)
+    try:
+        lifecycle.order_closing(
+            session=session, clock=state.clock, principal=None, register_id=register_id
+        )
+    except DomainError:
+        session.rollback()
+        raise
+    return RedirectResponse(f"/operator/registers/{register_id}/drive-replacement", 303)
+
+
 @router.post("/operator/registers/{register_id}/drive-replacement", response_model=None)
 def replacement_save(
     register_id: int,
@@ -268,7 +309,10 @@ def replacement_save(
             clock=state.clock,
             principal=principal,
             register_id=register_id,
-            close=lifecycle.CloseReport(_int(close_fd_number), close_fiscal_sign, close_date),
+            # empty: the requisites of the report the register made on command
+            close=lifecycle.CloseReport(_int(close_fd_number), close_fiscal_sign, close_date)
+            if any(v.strip() for v in (close_fd_number, close_fiscal_sign, close_date))
+            else None,
             ofd_confirmed=bool(ofd_confirmed),
             new_model=new_model,
             new_number=new_number,

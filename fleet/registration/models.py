@@ -70,8 +70,8 @@ def next_step(
     if kind is ApplicationKind.REREGISTRATION and status is ApplicationStatus.RNM_ASSIGNED:
         return (
             "ФНС приняла заявление о перерегистрации: касса формирует отчёт об изменении "
-            "параметров регистрации, его реквизиты (номер ФД, ФП, дата) отправляются в ФНС "
-            "не позднее следующего рабочего дня"
+            "параметров регистрации (Облако уже отправило ей команду), его реквизиты (номер "
+            "ФД, ФП, дата) отправляются в ФНС не позднее следующего рабочего дня"
         )
     if kind is ApplicationKind.DEREGISTRATION and status is ApplicationStatus.SENT:
         return "ФНС рассматривает заявление о снятии с учёта. Обновите статус позже"

@@ -28,6 +28,7 @@ from fleet.registers.models import Register, RegisterState
 from fleet.registration import report
 from fleet.registration.application import ApplicationForm, canonical_bytes, validate_form
 from fleet.registration.attorney import is_head, poa_for_signer
+from fleet.registration.crl_cache import CrlSource, current_crls
 from fleet.registration.exceptions import (
     FnsUnavailableError,
     InvalidApplicationError,
@@ -42,7 +43,7 @@ from fleet.registration.models import (
     PowerOfAttorney,
     RegistrationApplication,
 )
-from fleet.registration.revocation import Crl, check_not_revoked
+from fleet.registration.revocation import check_not_revoked
 from fleet.registration.rules import RegisteredParams
 from fleet.registration.used_drives import keep_drive
 from fleet.stores.models import Store
@@ -289,7 +290,7 @@ def accept_signature(
     signature: bytes,
     trusted_roots: Sequence[bytes],
     gateway: FnsGateway,
-    crls: Sequence[Crl] = (),
+    crls: CrlSource = (),
 ) -> State:
     """Verify the detached CMS (DER, or base64/PEM text) over the frozen bytes — chain, time,
     and no certificate of the chain on its CA's list of revoked ones — store it, then send it
@@ -313,7 +314,7 @@ def accept_signature(
         verified = verify(signature, row.document.encode("utf-8"), trusted_roots, now)
     except KepError as exc:
         raise InvalidSignatureError("Подпись не принята", fields={"signature": str(exc)}) from exc
-    check_not_revoked(verified, crls)
+    check_not_revoked(verified, current_crls(crls, verified, now))
     poa_number = _check_signer(session, verified, state.company, now)
     cert = verified.certificate
     row.signer_poa = poa_number
@@ -372,8 +373,8 @@ def _apply(
         register.rnm = answer.rnm
         if first:
             register.state = RegisterState.RNM_ASSIGNED.value
-            # the register makes its registration report itself: order it over MQTT now
-            report.order(session, clock, row, register, state.company, state.form)
+        # the register makes its (re-)registration report itself: order it over MQTT now
+        report.order(session, clock, row, register, state.company, state.form)
     elif answer.status == "registered":
         row.status = ApplicationStatus.REGISTERED.value
         row.card = json.dumps(answer.card or {}, ensure_ascii=False)
@@ -552,14 +553,14 @@ def send_report(
 def collect_report(
     *, session: Session, clock: Clock, principal: Principal, register_id: int, gateway: FnsGateway
 ) -> State:
-    """If the register has answered the registration command (`report.order`), send the
+    """If the register has answered the (re-)registration command (`report.order`), send the
     report's requisites to the FNS (`send_report`), or keep the register's refusal in
     ``last_error``; unchanged while it has not answered."""
     state = _load(session, principal, register_id)
     row = state.application
     if (
         row is None
-        or state.kind is not ApplicationKind.REGISTRATION
+        or state.kind is ApplicationKind.DEREGISTRATION
         or state.status != ApplicationStatus.RNM_ASSIGNED
     ):
         raise RegistrationStateError("Отчёт о регистрации ждут после присвоения РНМ")
@@ -583,13 +584,18 @@ def collect_report(
 
 
 def collect_reports(session: Session, clock: Clock, gateway: FnsGateway) -> int:
-    """`collect_report` for every registration waiting for its report; returns how many were
-    sent to the FNS. Acts for each register's company (audited without a user)."""
+    """`collect_report` for every registration or re-registration waiting for its report;
+    returns how many were sent to the FNS. Acts for each register's company (audited without
+    a user)."""
     waiting = session.exec(
         select(RegistrationApplication, Register)
         .join(Register, col(Register.id) == RegistrationApplication.register_id)
         .where(RegistrationApplication.status == ApplicationStatus.RNM_ASSIGNED.value)
-        .where(RegistrationApplication.kind == ApplicationKind.REGISTRATION.value)
+        .where(
+            col(RegistrationApplication.kind).in_(
+                [ApplicationKind.REGISTRATION.value, ApplicationKind.REREGISTRATION.value]
+            )
+        )
         .where(col(Register.company_id).is_not(None))
     ).all()
     sent = 0
@@ -599,13 +605,18 @@ def collect_reports(session: Session, clock: Clock, gateway: FnsGateway) -> int:
         if report.outcome(session, row, register.id) is None:
             continue
         company = Principal(company_id=register.company_id, permissions=frozenset())
-        state = collect_report(
-            session=session,
-            clock=clock,
-            principal=company,
-            register_id=register.id,
-            gateway=gateway,
-        )
+        try:
+            state = collect_report(
+                session=session,
+                clock=clock,
+                principal=company,
+                register_id=register.id,
+                gateway=gateway,
+            )
+        except RegistrationStateError:
+            # Another process's job sent this report between our query and now (each
+            # `oblako fleet serve` runs the job): nothing is left to do for it.
+            continue
         if state.status != ApplicationStatus.RNM_ASSIGNED:
             sent += 1
     return sent

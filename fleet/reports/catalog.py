@@ -35,6 +35,7 @@ from fleet.documents.models import (
 from fleet.drives.models import Drive, DriveForecast
 from fleet.receipts_cabinet.models import ReceiptFacts
 from fleet.registers.models import Register
+from fleet.reports.chart import MAX_BARS
 from fleet.reports.exceptions import ReportNotFoundError
 from fleet.reports.rollup import (
     DAY,
@@ -47,7 +48,7 @@ from fleet.reports.rollup import (
     sales_source,
     shift_source,
 )
-from fleet.reports.table import Column, Kind, ReportTable
+from fleet.reports.table import Column, Kind, ReportTable, Series
 from fleet.stores.models import Store
 
 __all__ = ["LIST_MAX", "REPORTS", "ReadyReport", "build", "report"]
@@ -101,7 +102,12 @@ def _net(row: Any) -> int:
 
 
 def _avg(total: int, n: int) -> int:
-    return round(total / n) if n else 0
+    """Kopecks rounded half away from zero in integers, as the General's report rounds (no
+    float, no banker's rounding: 62008,5 kopecks is 620,09 ₽ on both)."""
+    if not n:
+        return 0
+    whole = (2 * abs(total) + n) // (2 * n)
+    return whole if total >= 0 else -whole
 
 
 def _pct(part: int, whole: int) -> int:
@@ -596,8 +602,34 @@ def journal(session: Session, scope: Scope, _prev: Scope | None) -> ReportTable:
         scope,
         None,
     )
+    table.series = _receipts_per_day(session, scope)
     table.truncated = more
     return table
+
+
+def _receipts_per_day(session: Session, scope: Scope) -> Series:
+    """The journal's chart: receipts and БСО (corrections too) per Moscow day, or per month
+    when the days would not fit the chart; from the rollup, so every receipt counts, not only
+    the listed ones."""
+    s = sales_source(session, scope)
+    day = ((s.c.hour + MSK_OFFSET // HOUR) // (DAY // HOUR)).label("day")
+    q = (
+        select(day, func.sum(s.c.documents).label("n"))
+        .where(s.c.doc_type.in_(_RECEIPT_TYPES))
+        .group_by(day)
+        .order_by(day)
+    )
+    days = [
+        (dt.date(1970, 1, 1) + dt.timedelta(days=int(d)), int(n or 0))
+        for d, n in session.connection().execute(q)
+    ]
+    if len(days) <= MAX_BARS:
+        points = [(f"{d:%d.%m.%Y}", n) for d, n in days]
+        return Series("Чеков и БСО за день", Kind.INT, points)
+    months: dict[str, int] = defaultdict(int)
+    for d, n in days:
+        months[f"{d:%m.%Y}"] += n
+    return Series("Чеков и БСО за месяц", Kind.INT, list(months.items()))
 
 
 # ---- 11: shifts ------------------------------------------------------------------------------
@@ -715,7 +747,24 @@ def marked_goods(session: Session, scope: Scope, _prev: Scope | None) -> ReportT
     )
     table.notes.append("Документы, ещё не разобранные заданием «receipt-facts», не показаны.")
     table.truncated = len(rows_) > LIST_MAX
+    table.series = _marked_per_item(session, where)
     return table
+
+
+def _marked_per_item(session: Session, where: list[Any]) -> Series:
+    """Marked goods' chart: marked positions per item (the receipt's first marked item names
+    it) over every receipt of the period, the most sold first."""
+    f = ReceiptFacts.__table__.c  # type: ignore[attr-defined]
+    n = func.sum(f.marked_items)
+    q = (
+        select(f.marked_item, n.label("n"))
+        .where(*where)
+        .group_by(f.marked_item)
+        .order_by(n.desc(), f.marked_item)
+        .limit(MAX_BARS)
+    )
+    points = [(item or "без названия", int(k or 0)) for item, k in session.connection().execute(q)]
+    return Series("Маркированных позиций по товарам", Kind.INT, points)
 
 
 def _abc(before: int) -> str:

@@ -125,6 +125,7 @@ def apply(table: ReportTable, spec: TemplateSpec) -> ReportTable:
         period=table.period,
         notes=table.notes,
         truncated=table.truncated,
+        series=table.series,  # it sums every row of the period: columns and order do not matter
     )
 
 

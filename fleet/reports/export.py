@@ -12,14 +12,14 @@ import io
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from fpdf import FPDF, FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from fleet.reports.exceptions import FontMissingError, InvalidReportError
-from fleet.reports.table import Kind, ReportTable, cell_text, cell_value
+from fleet.reports.table import Column, Kind, ReportTable, cell_text, cell_value
 
 __all__ = ["FONT_PATHS", "MEDIA", "Format", "export", "filename", "find_font"]
 
@@ -57,7 +57,10 @@ def parse_format(text: str) -> Format:
 
 def filename(table: ReportTable, fmt: Format) -> str:
     """«revenue_day_01.03.2026-31.03.2026.xlsx» (ASCII code and digits only)."""
-    period = "".join(ch for ch in table.period if ch.isdigit() or ch in ".-").strip("-")
+    # the period's « — » becomes «-»; everything but digits, dots and hyphens goes
+    period = "".join(
+        ch for ch in table.period.replace("—", "-") if ch.isdigit() or ch in ".-"
+    ).strip("-")
     return f"{table.code}_{period or 'report'}.{fmt.value}"
 
 
@@ -105,15 +108,17 @@ def _csv(table: ReportTable) -> bytes:
     w = csv.writer(out, delimiter=";", lineterminator="\r\n")
     w.writerow([c.label for c in table.columns])
     for row in table.rows:
-        # the shown text, with no thin spaces: Excel reads «1234,50» as a number in a
-        # Russian locale
-        w.writerow(
-            [
-                cell_text(c, row.get(c.key)).replace("\u00a0", "").replace(" %", "")
-                for c in table.columns
-            ]
-        )
+        w.writerow([_csv_field(c, row.get(c.key)) for c in table.columns])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _csv_field(column: Column, value: Any) -> str:
+    """The shown text; a number without group spaces or «%» (Excel in a Russian locale reads
+    «1234,50» as a number). Text keeps its «%»: «НДС 20 %» is a name, not a number."""
+    text = cell_text(column, value)
+    if column.numeric or column.kind == Kind.PCT:
+        return text.replace("\u00a0", "").replace(" %", "")
+    return text
 
 
 def find_font() -> Path:

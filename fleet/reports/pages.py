@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from fleet.access.deps import page_need
 from fleet.access.permissions import Permission
 from fleet.access.principal import Principal
+from fleet.accounts.models import Company
 from fleet.core import csrf
 from fleet.deps import SessionDep, StateDep
 from fleet.registers.models import Register
@@ -43,6 +44,7 @@ FIELD_LABEL: Final = {
     "date_to": "По дату",
     "store_id": "Магазин",
     "register_id": "Касса",
+    "company_id": "Компания",
     "name": "Название",
     "base": "Отчёт",
     "columns": "Колонки",
@@ -60,15 +62,24 @@ def _today(state: StateDep) -> dt.date:
     return dt.datetime.fromtimestamp(state.clock.wall(), MSK).date()
 
 
-def _choices(session: Session, principal: Principal) -> dict[str, Any]:
+def _choices(
+    session: Session, principal: Principal, company_id: int | None = None
+) -> dict[str, Any]:
+    """The filter's lists: the company's stores and registers the principal sees; for an
+    Oblako operator (the only one who may name another company, filters.py) also the
+    companies."""
+    company = company_id if company_id is not None else principal.company_id
     regs = session.exec(
-        select(Register)
-        .where(Register.company_id == principal.company_id)
-        .order_by(col(Register.id))
+        select(Register).where(Register.company_id == company).order_by(col(Register.id))
     ).all()
     stores = session.exec(
-        select(Store).where(Store.company_id == principal.company_id).order_by(col(Store.name))
+        select(Store).where(Store.company_id == company).order_by(col(Store.name))
     ).all()
+    companies = (
+        [(c.id, c.name) for c in session.exec(select(Company).order_by(col(Company.name))).all()]
+        if principal.has(Permission.OPERATOR_FLEET)
+        else []
+    )
     return {
         "registers": [
             (r.id, r.name or r.serial or f"№ {r.id}")
@@ -76,6 +87,7 @@ def _choices(session: Session, principal: Principal) -> dict[str, Any]:
             if principal.sees_folder(r.folder_id)
         ],
         "stores": [(s.id, s.name) for s in stores],
+        "companies": companies,
     }
 
 
@@ -159,7 +171,7 @@ def report_page(
         field_label=FIELD_LABEL,
         export_query=urlencode(query),
         **shown,
-        **_choices(session, principal),
+        **_choices(session, principal, flt.company_id if flt is not None else None),
     )
 
 

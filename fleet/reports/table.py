@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["MSK", "Column", "Kind", "ReportTable", "cell_text", "cell_value"]
+__all__ = ["MSK", "Column", "Kind", "ReportTable", "Series", "cell_text", "cell_value"]
 
 MSK = ZoneInfo("Europe/Moscow")
 
@@ -44,9 +44,20 @@ class Column:
         return self.kind in (Kind.INT, Kind.MONEY, Kind.QTY)
 
 
+@dataclass(frozen=True)
+class Series:
+    """A chart's own figures for a list report, whose rows are documents, not a summary
+    (the journal draws receipts per day, marked goods their positions per item)."""
+
+    title: str
+    kind: Kind
+    points: list[tuple[str, int]]
+
+
 @dataclass
 class ReportTable:
-    """What a report produced. ``chart``: (label column, value column) or None."""
+    """What a report produced. ``chart``: (label column, value column) or None; ``series``:
+    the chart's own figures when the rows cannot be drawn (``chart`` wins when both are set)."""
 
     code: str
     title: str
@@ -56,6 +67,7 @@ class ReportTable:
     period: str = ""
     notes: list[str] = field(default_factory=list)
     truncated: bool = False
+    series: Series | None = None
 
     def column(self, key: str) -> Column:
         """The column with this key (KeyError if none)."""

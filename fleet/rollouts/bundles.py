@@ -33,8 +33,13 @@ def parse(data: bytes) -> dict[str, Any]:
         raise InvalidBundleError(f"Пакет больше {MAX_BUNDLE} байт")
     head, sep, rest = data.partition(b"\n")
     parts = head.split(b" ")
-    if not sep or len(parts) != 2 or parts[0] != _MAGIC or not parts[1].isdigit():
+    if not sep or len(parts) not in (2, 3) or parts[0] != _MAGIC or not parts[1].isdigit():
         raise InvalidBundleError("Не пакет прошивки Облако (нет заголовка OBLAKOFW1)")
+    signature = parts[2].decode("ascii", "replace") if len(parts) == 3 else None
+    if signature is not None and (
+        len(signature) != 128 or any(c not in "0123456789abcdef" for c in signature)
+    ):  # the register checks it against its build key (firmware/update.py)
+        raise InvalidBundleError("Подпись пакета — 128 шестнадцатеричных цифр")
     n = int(parts[1])
     try:
         manifest = json.loads(rest[:n])
@@ -58,6 +63,7 @@ def parse(data: bytes) -> dict[str, Any]:
             raise InvalidBundleError(f"Файл {f.get('path')} не совпал с манифестом")
     if at != len(rest):
         raise InvalidBundleError("После файлов пакета лишние байты")
+    manifest["signed"] = signature is not None
     return manifest
 
 

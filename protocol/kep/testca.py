@@ -81,9 +81,10 @@ class TestCa:
         not_before: float = 1.6e9,
         not_after: float = 1.6e9 + 15 * _YEAR,
         key_seed: str | None = None,
+        crl_urls: tuple[str, ...] = (),
     ) -> Issued:
         """A 2021+-style qualified certificate of an organisation's head: ИНН ЮЛ + ОГРН, and
-        the person's ИНН and СНИЛС."""
+        the person's ИНН and СНИЛС; ``crl_urls``: where the CA publishes its CRL."""
         key = gost.private_key_from_seed(f"{self.seed}:{key_seed or inn}".encode())
         surname, given = person
         subject = [
@@ -110,5 +111,6 @@ class TestCa:
             public_key=gost.public_key(key),
             issuer_private_key=self.key,
             is_ca=False,
+            crl_urls=crl_urls,
         )
         return Issued(cert=cert, key=key)

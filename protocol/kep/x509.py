@@ -52,6 +52,7 @@ OID_SNILS: Final = "1.2.643.100.3"
 _NUMERIC: Final = {OID_INN, OID_INNLE, OID_OGRN, OID_OGRNIP, OID_SNILS}
 _BASIC_CONSTRAINTS: Final = "2.5.29.19"
 _KEY_USAGE: Final = "2.5.29.15"
+_CRL_DISTRIBUTION_POINTS: Final = "2.5.29.31"
 
 
 class GostPublicKeyParameters(univ.Sequence):  # type: ignore[misc]  # pyasn1 is untyped
@@ -81,6 +82,8 @@ class CertInfo:
     signature_algorithm: str
     signature: bytes
     is_ca: bool = False
+    #: the http(s) URLs of its issuer's CRL (cRLDistributionPoints, RFC 5280 §4.2.1.13)
+    crl_urls: tuple[str, ...] = ()
 
     @property
     def common_name(self) -> str:
@@ -171,8 +174,10 @@ def build_certificate(
     is_ca: bool,
     paramset: str = gost.DEFAULT_PARAMSET,
     issuer_paramset: str = gost.DEFAULT_PARAMSET,
+    crl_urls: tuple[str, ...] = (),
 ) -> bytes:
-    """A DER X.509 v3 certificate signed by the issuer's key (deterministically)."""
+    """A DER X.509 v3 certificate signed by the issuer's key (deterministically); with
+    ``crl_urls``, a cRLDistributionPoints extension naming them."""
     tbs = rfc5280.TBSCertificate()
     tbs["version"] = "v3"
     tbs["serialNumber"] = serial
@@ -201,6 +206,10 @@ def build_certificate(
     tbs["extensions"].extend(
         [_extension(_BASIC_CONSTRAINTS, True, bc), _extension(_KEY_USAGE, True, usage)]
     )
+    if crl_urls:
+        tbs["extensions"].append(
+            _extension(_CRL_DISTRIBUTION_POINTS, False, _distribution_points(crl_urls))
+        )
     tbs_der = encoder.encode(tbs)
     sig = gost.sign_digest(issuer_private_key, gost.streebog256(tbs_der), issuer_paramset)
     cert = rfc5280.Certificate()
@@ -208,6 +217,33 @@ def build_certificate(
     cert["signatureAlgorithm"] = _algorithm(gost.OID_SIGNATURE_256)
     cert["signature"] = univ.BitString.fromOctetString(sig)
     return bytes(encoder.encode(cert))
+
+
+def _distribution_points(urls: tuple[str, ...]) -> rfc5280.CRLDistributionPoints:
+    points = rfc5280.CRLDistributionPoints()
+    for url in urls:
+        point = rfc5280.DistributionPoint()
+        names = point["distributionPoint"]["fullName"]
+        name = names.getComponentType().clone()
+        name["uniformResourceIdentifier"] = url
+        names.append(name)
+        points.append(point)
+    return points
+
+
+def _read_crl_urls(value: bytes) -> tuple[str, ...]:
+    points, _ = decoder.decode(value, asn1Spec=rfc5280.CRLDistributionPoints())
+    out: list[str] = []
+    for point in points:
+        where = point["distributionPoint"]
+        if not where.isValue or where.getName() != "fullName":
+            continue  # a name relative to the issuer: no URL to fetch
+        for name in where["fullName"]:
+            if name.getName() == "uniformResourceIdentifier":
+                url = str(name["uniformResourceIdentifier"])
+                if url.startswith(("http://", "https://")):
+                    out.append(url)
+    return tuple(out)
 
 
 def _read_time(choice: Any) -> float:
@@ -273,6 +309,7 @@ def read_certificate(der: bytes) -> CertInfo:
             spki["subjectPublicKey"].asOctets(), asn1Spec=univ.OctetString()
         )
         is_ca = False
+        crl_urls: tuple[str, ...] = ()
         if tbs["extensions"].isValue:
             for ext in tbs["extensions"]:
                 if str(ext["extnID"]) == _BASIC_CONSTRAINTS:
@@ -280,6 +317,8 @@ def read_certificate(der: bytes) -> CertInfo:
                         bytes(ext["extnValue"]), asn1Spec=rfc5280.BasicConstraints()
                     )
                     is_ca = bool(bc["cA"])
+                elif str(ext["extnID"]) == _CRL_DISTRIBUTION_POINTS:
+                    crl_urls = _read_crl_urls(bytes(ext["extnValue"]))
         return CertInfo(
             der=bytes(der),
             tbs=first_element(bytes(der)),
@@ -295,6 +334,7 @@ def read_certificate(der: bytes) -> CertInfo:
             signature_algorithm=str(cert["signatureAlgorithm"]["algorithm"]),
             signature=cert["signature"].asOctets(),
             is_ca=is_ca,
+            crl_urls=crl_urls,
         )
     except (PyAsn1Error, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise MalformedCms(f"Сертификат не разобран: {exc}") from exc

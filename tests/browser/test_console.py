@@ -3,7 +3,8 @@
 - the operator sees the register in its rack slot, online; the register's link dies (its
   socket cut, so the broker publishes its last will) and the alarm appears on the alarms page
   without a reload;
-- the operator sends an X-report and follows it to done on the register's page;
+- the operator sends an X-report and follows it to done on the register's page, and sets its
+  desired state, which the register applies and reports ("ожидает применения" -> "применено");
 - the operator declares a register dead: its unmade receipts move to another register, the
   one the archive shows made stays, and no receipt is given to two registers.
 
@@ -231,6 +232,18 @@ def test_offline_alarm_and_a_command_followed_to_done(
         with Session(stack.engine) as s:
             [answer] = s.exec(select(LinkCommand).where(LinkCommand.register_id == rid)).all()
             assert answer.ack_status == "accepted" and answer.result_status == "done"
+        # the desired state: saved, published (retained) by the worker, applied and reported
+        page.get_by_label("Расхождение часов, с").fill("60")
+        page.get_by_role("button", name="Сохранить желаемое").click()
+        expect(page.get_by_test_id("desired-seq")).to_have_text("1")
+        expect(page.get_by_test_id("desired")).to_contain_text("60")
+        for _ in range(40):  # the page is not polled: reload until the register's state says so
+            if page.get_by_test_id("desired-status").inner_text() == "применено":
+                break
+            time.sleep(0.5)
+            page.reload()
+        expect(page.get_by_test_id("desired-status")).to_have_text("применено")
+        expect(page.get_by_test_id("desired-reported-seq")).to_have_text("1")
         # the link dies: the will, then the alarm, on the alarms page without a reload
         page.goto("/console/alarms")
         alarm = page.locator(f'tr[data-serial="{serial}"][data-rule="offline"]')

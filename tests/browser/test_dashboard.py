@@ -5,6 +5,7 @@ signing out and in again."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -21,6 +22,15 @@ from fleet.registers.models import Register, RegisterState
 from fleet.stores.models import Store
 from tests.browser.conftest import Stack
 from tests.browser.flow import PASSWORD, Account, sign_in, signed_up_and_in
+
+PHONE_CHARTS = (
+    "general-trend-phone",
+    "general-stores-chart",
+    "general-regions-chart",
+    "general-months",
+    "general-weekdays",
+    "general-heat",
+)
 
 
 def _company_of(stack: Stack, email: str) -> int:
@@ -124,15 +134,24 @@ def test_general_report_link_open_signed_out_and_rotate(
         guest.close()
 
     phone = browser.new_context(
-        locale="ru-RU", viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True
+        locale="ru-RU", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
     try:
         m = phone.new_page()
         m.goto(first)
         expect(m.get_by_test_id("general-revenue")).to_have_text("3 500,50 ₽")
         expect(m.get_by_test_id("general-trend")).to_be_hidden()  # the phone's own drawing
-        trend = m.get_by_test_id("general-trend-phone").bounding_box()
-        assert trend is not None and 0 < trend["width"] <= 375
+        # every chart is drawn (bars present, a real size) inside the phone's width
+        for chart in PHONE_CHARTS:
+            svg = m.get_by_test_id(chart)
+            svg.scroll_into_view_if_needed()
+            expect(svg).to_be_visible()
+            box = svg.bounding_box()
+            assert box is not None and box["height"] > 20, chart
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, (chart, box)
+        expect(m.get_by_test_id("general-stores-chart").locator("rect")).to_have_count(1)
+        expect(m.get_by_test_id("general-regions-chart").locator("rect")).to_have_count(1)
+        expect(m.get_by_test_id("general-regions")).to_contain_text("66")
         # the page itself does not scroll sideways on a phone (wide tables scroll inside)
         assert m.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     finally:
@@ -218,3 +237,7 @@ def test_widgets_rearranged_survive_signing_in_again(page: Page, stack: Stack) -
     page.get_by_test_id("widget-add").select_option("drives")
     page.get_by_test_id("widget-add-button").click()
     expect(page.locator("#dashboard [data-widget]").last).to_have_attribute("data-widget", "drives")
+    # a widget's title leads to its section
+    page.get_by_test_id("widget-link-sales").click()
+    expect(page).to_have_url(re.compile(r"/reports/show\?code=revenue_day$"))
+    expect(page.get_by_role("heading", name="Выручка по дням")).to_be_visible()

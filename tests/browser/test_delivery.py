@@ -33,7 +33,7 @@ def test_section_shows_stats_and_a_resend_works(page: Page, stack: Stack) -> Non
     for _ in range(5):
         worker.run_once()
 
-    page.get_by_role("link", name="Чеки покупателям").click()
+    page.get_by_test_id("sidebar").get_by_role("link", name="Чеки покупателям").click()
     expect(page.get_by_role("heading", name="Чеки покупателям", exact=True)).to_be_visible()
     sms = page.get_by_test_id("delivery-stats").locator('tr[data-channel="sms"]')
     expect(sms.get_by_role("cell").nth(2)).to_have_text("1")  # delivered

@@ -197,6 +197,7 @@ def test_errors_answer_with_atol_codes_and_change_nothing(
     wrong["receipt"]["items"][0]["sum"] = 301.0
     status, err = call(wrong, {"Token": t})
     assert (status, err["code"]) == (400, 32) and "items[0].sum" in err["text"]
+    assert client.post(url, json=wrong, headers={"Token": t}).json()["status"] == "fail"
     # a v4 correction without items cannot be an FFD 1.2 correction
     corr = {
         "external_id": "c-1",
@@ -386,3 +387,85 @@ def test_expired_tokens_are_forgotten_a_day_later(
         f"{BASE}/v4/{company.inn}-main/sell", json=fx["request"], headers={"Token": fresh}
     )
     assert got.json()["error"]["code"] == 11  # 48 h after it was issued
+
+
+def test_request_level_errors_follow_atols_table(
+    client: TestClient, company: Client, engine: Engine
+) -> None:
+    """ATOL's §8.1 table (API_atol_online_v4.pdf 5.15, as SDKs reproduce it): 31 for an
+    operation the version lacks, 40 for a body that is not JSON, 415/41 for a non-JSON
+    Content-Type; ATOL's own texts; nothing is made."""
+    fx = load("atol", "v4_sell", company.inn)
+    h = {"Token": token(client, company.login, company.key)}
+    group = f"{BASE}/v4/{company.inn}-main"
+    for path in (f"{group}/sell_refund_correction", f"{group}/cancel"):
+        answer = client.post(path, json=fx["request"], headers=h)
+        check_schema("atol_accepted", answer.json())
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == 31
+        assert answer.json()["status"] is None  # ATOL's table: no status for 31
+        assert "не поддерживается" in answer.json()["error"]["text"]
+    raw = client.post(
+        f"{group}/sell", content=b"{not json", headers={**h, "Content-Type": "application/json"}
+    )
+    assert raw.status_code == 400 and raw.json()["error"]["code"] == 40
+    form = client.post(
+        f"{group}/sell",
+        content=json.dumps(fx["request"]).encode(),
+        headers={**h, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status_code == 415 and form.json()["error"]["code"] == 41
+    assert "application/x-www-form-urlencoded" in form.json()["error"]["text"]
+    # the texts are ATOL's
+    assert client.post(f"{group}/sell", json=fx["request"]).json()["error"]["text"] == (
+        "Не распознан токен запроса"
+    )
+    bad = client.post(f"{BASE}/v4/getToken", json={"login": company.login, "pass": "x"})
+    assert bad.json()["error"]["text"] == "Неверный логин или пароль"
+    # v5 buyer requisites (1227/1228) are named in the refusal, never dropped
+    v5 = load("atol", "v5_sell_sdk_sushi_market", company.inn)["request"]
+    v5["receipt"]["client"].update(name="ООО «Покупатель»", inn="7707083893")
+    refused = client.post(f"{BASE}/v5/{company.inn}-main/sell", json=v5, headers=h).json()
+    assert refused["error"]["code"] == 32 and refused["status"] == "fail"
+    assert "receipt.client.name" in refused["error"]["text"]
+    assert "receipt.client.inn" in refused["error"]["text"]
+    with Session(engine) as s:
+        assert s.exec(select(Receipt)).all() == []
+
+
+def test_a_repeat_of_a_fiscalised_receipt_is_still_33_wait_with_its_uuid(
+    client: TestClient, company: Client, engine: Engine, clock: SettableClock
+) -> None:
+    """ATOL documents 33 with status "wait" and the first UUID; the report has the result."""
+    key = sandbox_key(client, company)
+    h = {"Token": token(client, key[:12], key, SANDBOX)}
+    group = f"{company.inn}-main"
+    fx = load("atol", "v5_sell_sdk_sushi_market", company.inn)
+    url = f"{SANDBOX}/v5/{group}/sell"
+    first = client.post(url, json=fx["request"], headers=h).json()
+    settle(engine, clock)
+    again = client.post(url, json=fx["request"], headers=h)
+    assert again.status_code == 400
+    assert again.json()["error"]["code"] == 33 and again.json()["status"] == "wait"
+    assert again.json()["uuid"] == first["uuid"]
+    report = client.get(f"{SANDBOX}/v5/{group}/report/{first['uuid']}", headers=h).json()
+    check_schema("atol_report", report)
+    assert report["status"] == "done" and report["payload"]["total"] == 1248.0
+
+
+def test_an_unexpected_failure_is_atols_500_50(
+    client: TestClient, company: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault inside an operation (here: the database layer raising) answers ATOL's 500/50
+    in ATOL's shape, so an SDK reads `error.code` instead of choking on an HTML page."""
+    import fleet.compat.atol.api as atol_api
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("database went away")
+
+    h = {"Token": token(client, company.login, company.key)}
+    monkeypatch.setattr(atol_api.compat, "create", broken)
+    fx = load("atol", "v4_sell", company.inn)
+    answer = client.post(f"{BASE}/v4/{company.inn}-main/sell", json=fx["request"], headers=h)
+    assert answer.status_code == 500
+    check_schema("atol_accepted", answer.json())
+    assert answer.json()["error"]["code"] == 50 and answer.json()["status"] is None

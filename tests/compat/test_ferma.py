@@ -266,3 +266,33 @@ def test_a_receipt_no_register_can_make_is_kkt_error(
     )["Data"]
     assert (data["StatusCode"], data["StatusName"], data["Device"]) == (3, "KKT_ERROR", None)
     assert "Нет подходящей кассы" in data["StatusMessage"]
+
+
+def test_fields_oblako_does_not_model_are_refused_by_name(
+    client: TestClient, company: Client, engine: Engine
+) -> None:
+    """Whatever a Ferma client may send that Oblako cannot put on an FFD 1.2 receipt is named
+    in the refusal, never dropped: FFD 1.1 marking forms, sectoral and user requisites,
+    fractional marking, a planned status that is no 2003 value."""
+    t = token(client, company.login, company.key)
+    fx = load("ferma", "income_sdk_ts_v284", company.inn)
+    bad = json.loads(json.dumps(fx["request"]))
+    receipt = bad["Request"]["CustomerReceipt"]
+    receipt["CustomUserProperty"] = {"Name": "Заказ", "Value": "7781"}
+    receipt["IndustryRequisite"] = {"FoivId": "001", "DocDate": "01.01.2026", "DocNumber": "1",
+                                    "Value": "x"}  # fmt: skip
+    receipt["Items"][0]["MarkingCodeData"]["PlannedStatus"] = "SOLD_TWICE"
+    receipt["Items"][0]["MarkingCodeData"]["Fractional"] = {"Numerator": 1, "Denominator": 2}
+    receipt["Items"][1]["MarkingCode"] = "444D00000000000000000000"
+    got = envelope(client.post(f"{BASE}/kkt/cloud/receipt", params={"AuthToken": t}, json=bad))
+    assert got["Error"]["Code"] == 1003
+    for field in (
+        "CustomerReceipt.CustomUserProperty",
+        "CustomerReceipt.IndustryRequisite",
+        "Items[0].MarkingCodeData.PlannedStatus",
+        "Items[0].MarkingCodeData.Fractional",
+        "Items[1].MarkingCode",
+    ):
+        assert field in got["Error"]["Message"], field
+    with Session(engine) as s:
+        assert s.exec(select(Receipt)).all() == []

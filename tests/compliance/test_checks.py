@@ -3,8 +3,9 @@
 Documents come from the firmware register (tests/compliance/world.py) through the ingest; a
 violation is made the way it happens in life: a register whose settings drifted from its
 registration report, a register left off with its shift open, a drive close to its end, a
-clock that runs ahead. Checks whose violation the register itself refuses to make (K11, K12,
-K13, K25) have a test that shows the refusal and the clean case.
+clock that runs ahead. Checks whose violation our register refuses to make (K11, K12, K13, K25)
+have a test that shows the refusal, and tests where a register that skips the shared rules
+(World.unchecked) makes the violating document on its simulated drive.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from fleet.compliance.catalogue import CHECKS, Severity
+from fleet.compliance.catalogue import CHECKS, Severity, by_code, fix_link
 from fleet.compliance.models import ComplianceFinding, FindingStatus
 from fleet.compliance.rules import RULES
-from fleet.drives.models import Drive
 from tests.compliance.world import MSK, World
 from tests.firmware.test_register import KM
 from tests.firmware.test_register import marked_sale as _marked_sale
@@ -76,6 +76,15 @@ def test_every_check_is_declared_with_a_rule_and_text() -> None:
     for c in CHECKS:
         assert c.title and c.basis and c.rule and c.explanation and c.fix_steps
     assert all(c.severity == Severity.CRITICAL for c in CHECKS if c.code in ("K01", "K16", "K21"))
+
+
+def test_fix_links_lead_to_pages_the_viewer_can_open() -> None:
+    k01, k20, k23 = (by_code(c) for c in ("K01", "K20", "K23"))
+    assert k01 is not None and k20 is not None and k23 is not None
+    assert fix_link(k01, 5, None) is None  # a client has no shift commands
+    assert fix_link(k01, 5, None, operator=True) == ("Команды кассы", "/console/registers/5")
+    assert fix_link(k20, 5, None) == ("Перерегистрация", "/registers/5/registration")
+    assert fix_link(k23, None, 7) == ("Пробить чеки по выписке", "/receipts/import")
 
 
 # ---- K01 shift ------------------------------------------------------------------------------
@@ -150,19 +159,25 @@ def test_k04_a_drive_archive_nearly_full(engine: Engine, tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    ("tax", "term", "found"),
-    [(["usn_income"], 15, True), (["usn_income"], 36, False), (["osn"], 15, False)],
+    ("tax", "days", "found"),
+    [
+        (["usn_income"], 470, True),  # a 15-month drive (simulator/fn: key life in days)
+        (["usn_income"], 396, True),  # 13 months
+        (["usn_income"], 1100, False),  # 36 months
+        (["osn"], 470, False),  # ОСН may use a 15-month drive
+    ],
 )
 def test_k05_a_short_drive_for_a_special_regime(
-    engine: Engine, tmp_path: Path, tax: list[str], term: int, found: bool
+    engine: Engine, tmp_path: Path, tax: list[str], days: int, found: bool
 ) -> None:
-    w = world(engine, tmp_path)
+    # the drive's term as the register reports it: 32h's validity end in its state
+    w = world(engine, tmp_path, drive={"lifetime_days": days})
     w.register(tax_systems=tax)
-    with Session(engine) as s:  # the drive's term as a purchase records it
-        s.add(Drive(fn_number=w.fn, register_id=w.register_id, company_id=w.company_id,
-                    term_months=term, first_seen_at=w.clock.wall()))  # fmt: skip
-        s.commit()
-    assert bool(w.check("K05")) is found
+    w.advance(60)
+    findings = w.check("K05")
+    assert bool(findings) is found
+    if found:
+        assert findings[0].detail == f"ФН на {13 if days < 430 else 15} мес."
 
 
 # ---- K06-K10 settlements the registration does not allow ---------------------------------
@@ -239,10 +254,10 @@ def test_k10_cash_on_an_internet_only_register(engine: Engine, tmp_path: Path) -
     assert len(w.check("K10")) == 1
 
 
-# ---- K11-K13, K25: the register refuses to make the violation ------------------------------
+# ---- K11-K13, K25: our register refuses; a register that skips the rules makes them --------
 
 
-def test_k11_k12_k13_k25_the_register_refuses_and_a_clean_register_passes(
+def test_k11_k12_k13_k25_our_register_refuses_the_violations(
     engine: Engine, tmp_path: Path
 ) -> None:
     w = world(engine, tmp_path)
@@ -260,6 +275,70 @@ def test_k11_k12_k13_k25_the_register_refuses_and_a_clean_register_passes(
     w.receipt({**sale("p1", 1000, vat="none"), "tax_system": "patent"})
     for code in ("K11", "K12", "K13", "K25"):
         assert w.check(code) == [], code
+
+
+SITE = {"internet": True, "buyer_contact": "+79001234567", "place": "https://shop.example.ru"}
+
+
+def test_k11_an_internet_sale_without_the_buyer_contact(engine: Engine, tmp_path: Path) -> None:
+    w = world(engine, tmp_path)
+    w.register()
+    w.unchecked({**sale("i1", 1000), **SITE}, lambda n: None)
+    assert w.check("K11") == []
+    w.unchecked({**sale("i2", 1000), **SITE}, lambda n: n.update(buyer_contact=None))
+    (f,) = w.check("K11")
+    assert f.detail == "Документов: 1" and f.document_id is not None
+
+
+def test_k12_an_internet_only_register_without_the_internet_flag(
+    engine: Engine, tmp_path: Path
+) -> None:
+    w = world(engine, tmp_path)
+    w.register(modes=["internet"], place="https://shop.example.ru")
+    site = {**SITE, "payments": {"electronic": 1000}}
+    w.unchecked({**sale("i1", 1000), **site}, lambda n: None)
+    assert w.check("K12") == []
+    w.unchecked({**sale("i2", 1000), **site}, lambda n: n.update(internet=False))
+    assert len(w.check("K12")) == 1
+
+
+def _vat20(n: dict[str, Any]) -> None:
+    for it in n["items"]:  # the 2025 rate, code 1 (20 %), in a 2026 sale
+        it["vat"], it["vat_sum"] = 1, it["sum"] * 20 // 120
+
+
+def test_k13_a_2025_vat_rate_in_a_2026_sale(engine: Engine, tmp_path: Path) -> None:
+    w = world(engine, tmp_path)
+    w.register()
+    w.unchecked(sale("v1", 1200), lambda n: None)
+    assert w.check("K13") == []
+    w.unchecked(sale("v2", 1200), _vat20)
+    (f,) = w.check("K13")
+    assert f.detail == "Документов: 1"
+
+
+def test_k13_vat_in_a_patent_receipt(engine: Engine, tmp_path: Path) -> None:
+    w = world(engine, tmp_path)
+    w.register(tax_systems=["osn", "patent"])
+    w.receipt({**sale("p1", 1000, vat="none"), "tax_system": "patent"})
+    assert w.check("K13") == []
+    w.unchecked(sale("p2", 1200), lambda n: n.update(tax_system=32))  # ПСН (1055 bit 5)
+    assert len(w.check("K13")) == 1
+
+
+def test_k25_a_total_that_is_not_the_sum_of_its_items(engine: Engine, tmp_path: Path) -> None:
+    w = world(engine, tmp_path)
+    w.register()
+    w.unchecked(sale("t1", 1000), lambda n: None)
+    assert w.check("K25") == []
+
+    def short(n: dict[str, Any]) -> None:
+        n["total"] = 900
+        n["payments"]["cash"] = 900
+
+    w.unchecked(sale("t2", 1000), short)
+    (f,) = w.check("K25")
+    assert f.severity == "high"
 
 
 # ---- K14 tax system ----------------------------------------------------------------------

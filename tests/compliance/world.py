@@ -13,18 +13,21 @@ import datetime as dt
 import json
 import random
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from firmware import register as fw_register
 from firmware.agent import Agent
 from firmware.drive import FiscalDrive
 from firmware.flashmodel import FlashModel
 from firmware.journal import Journal
 from firmware.outbox import Outbox
 from firmware.register import Register as FirmwareRegister
+from firmware.shared import receipt as schema
 from fleet.accounts.models import Company
 from fleet.compliance.catalogue import by_code
 from fleet.compliance.models import ComplianceFinding, FindingStatus
@@ -162,6 +165,18 @@ class World:
         assert r["status"] == "made", r
         return r
 
+    def unchecked(self, request: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> int:
+        """A receipt from a register whose software skips the shared receipt rules (another
+        firmware, a broken build): the register checks the request as usual, then `change`
+        breaks the checked form before the register streams it into the simulated drive; the
+        document reaches the fleet through the agent's outbox and the ingest. Its FD number."""
+        fw_register.schema = _Lenient(change)  # type: ignore[assignment]
+        try:
+            r = self.receipt(request)
+        finally:
+            fw_register.schema = schema
+        return int(r["fd"])
+
     def advance(self, seconds: float, *, step: bool = True) -> None:
         """Move time; with `step` the register runs its duties (shifts, state) and reports."""
         self.clock.advance(seconds)
@@ -226,6 +241,22 @@ class Ahead:
 
     def sleep(self, seconds: float) -> None:
         self.clock.sleep(seconds)
+
+
+class _Lenient:
+    """The shared receipt module with a `check` that lets `change` break what it accepted."""
+
+    def __init__(self, change: Callable[[dict[str, Any]], None]) -> None:
+        self.change = change
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(schema, name)
+
+    def check(self, *args: Any) -> Any:
+        norm, errors = schema.check(*args)
+        if norm is not None and not errors:
+            self.change(norm)
+        return norm, errors
 
 
 class _Shifted:

@@ -201,7 +201,17 @@ def test_the_main_page_arranges_widgets_by_htmx_and_forms(
     assert _grid_order(home.text) == list(DEFAULT[:-1])  # no operator widget for a client
     assert 'data-testid="sales-revenue">777,00 ₽' in home.text
     assert 'data-testid="compliance' in home.text
-    assert 'data-testid="widget-link-drives" ' in home.text or 'href="/drives"' in home.text
+    # each widget leads to its own section
+    links = re.findall(r'<a href="([^"]+)" data-testid="widget-link-(\w+)"', home.text)
+    assert {w: h.replace("&amp;", "&") for h, w in links} == {
+        "registers": "/registers",
+        "balance": "/billing",
+        "sales": "/reports/show?code=revenue_day",
+        "messages": "/receipts/delivery",
+        "compliance": "/compliance",
+        "drives": "/drives",
+        "next_steps": "/registers",
+    }
     token = csrf_of(home.text)
     hx = {"HX-Request": "true"}
     moved = client.post(

@@ -146,7 +146,7 @@ def test_bounce_moves_the_cascade_on(world: World) -> None:
         s.commit()
     worker.run_once()
     assert _delivery(world, rid).state == DeliveryState.FAILED
-    assert _attempts(world, rid)[0].error == "bounced"
+    assert (_attempts(world, rid)[0].error or "").startswith("bounced")
 
 
 def test_resend_starts_a_new_round_and_reports_progress(world: World) -> None:
@@ -217,8 +217,9 @@ def _crash_pass(worker: DeliveryWorker) -> None:
     try:
         for w in work:
             provider = worker.providers[w.channel]
-            if w.message is not None and w.contact is not None:
-                provider.send(w.channel.value, w.contact, w.message, w.key)
+            message = w.outgoing()
+            if message is not None and w.contact is not None:
+                provider.send(w.channel.value, w.contact, message, w.key)
     except (_CrashError, ProviderRefusedError):
         return  # the process dies here: nothing recorded
 

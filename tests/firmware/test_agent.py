@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from firmware.agent import Agent, will
+from firmware.ofd import OfdClient
 from firmware.outbox import Outbox
 from firmware.shared import link
 from protocol.mqtt import codec
@@ -209,6 +210,26 @@ def test_desired_state_is_kept_and_reported(board: Board) -> None:
     board.send("desired", json.dumps({"v": 1, "seq": 3, "max_clock_drift_s": 30}).encode())
     board.send("desired", json.dumps({"v": 1, "seq": 2}).encode())  # older: ignored
     assert board.client.taken("state")[-1]["desired_seq"] == 3
+
+
+def test_desired_ofd_endpoint_is_applied_and_an_older_one_ignored(board: Board) -> None:
+    reg = board.rig.reg
+    reg.ofd = OfdClient(reg.drive, _no_network, "ofd.old", 7777, board.rig.clock)
+    board.send("desired", json.dumps({"v": 1, "seq": 5, "ofd_host": "ofd.new"}).encode())
+    assert (reg.ofd.host, reg.ofd.port) == ("ofd.new", 7777)  # only what the document names
+    board.send("desired", json.dumps({"v": 1, "seq": 4, "ofd_port": 1}).encode())  # older
+    board.send("desired", json.dumps({"v": 1, "seq": 6, "ofd_port": 70000}).encode())  # bad
+    assert (reg.ofd.host, reg.ofd.port) == ("ofd.new", 7777)
+    assert board.agent.bad_messages == 1
+    assert reg.status()["ofd"]["ofd"] == "ofd.new:7777"
+    assert board.client.taken("state")[-1]["desired_seq"] == 5
+    board.send("desired", json.dumps({"v": 1, "seq": 7, "ofd_port": 19081}).encode())
+    assert (reg.ofd.host, reg.ofd.port) == ("ofd.new", 19081)
+    assert board.client.taken("state")[-1]["desired_seq"] == 7
+
+
+def _no_network(host: str, port: int, timeout: float) -> Any:
+    raise OSError("no network in this test")
 
 
 def test_state_sequence_grows_across_restarts(board: Board) -> None:

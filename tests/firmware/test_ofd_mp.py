@@ -290,6 +290,30 @@ def test_outage_backoff_doubles_to_the_cap():
     assert c.status()["failures"] == 0 and c.status()["delivered"] == 1
 
 
+def test_a_new_endpoint_is_tried_at_once_after_failures_on_the_old():
+    clock = FakeClock()
+    drive = FakeDrive([1])
+    net = FakeNet(fail=2)
+    tried = []
+
+    def connect(host, port, timeout):
+        tried.append((host, port))
+        return net.connect(host, port, timeout)
+
+    c = OfdClient(drive, connect, "ofd.old", 7777, clock, backoff_s=10.0)
+    assert c.step() == 10.0
+    clock.sleep(10.0)
+    assert c.step() == 20.0 and c.status()["state"] == "backoff"
+    assert not c.set_endpoint("ofd.old", 7777)  # the same: nothing changes
+    assert c.step() == 20.0
+    net.answers = [receipt_answer(1)]
+    assert c.set_endpoint("ofd.new", 19081)
+    assert c.status()["ofd"] == "ofd.new:19081" and c.status()["failures"] == 0
+    assert c.flush(1)  # no backoff wait: the new endpoint at the next step
+    assert tried == [("ofd.old", 7777), ("ofd.old", 7777), ("ofd.new", 19081)]
+    assert c.status()["delivered"] == 1
+
+
 def test_closed_or_silent_ofd_is_a_failure():
     clock = FakeClock()
     drive = FakeDrive([1])

@@ -8,6 +8,7 @@ import os
 
 from mpsupport import raises
 
+from firmware import ed25519
 from firmware.flashmodel import FlashModel
 from firmware.update import (
     DirSlots,
@@ -27,8 +28,9 @@ def _hex(data):
     return binascii.hexlify(hashlib.sha256(data).digest()).decode()
 
 
-def bundle(version, files, manifest_patch=None):
-    """The bundle format of oblako firmware build, written here independently."""
+def bundle(version, files, manifest_patch=None, key=None):
+    """The bundle format of oblako firmware build, written here independently; signed with
+    the Ed25519 secret `key` when given."""
     m = {
         "format": 1,
         "version": version,
@@ -38,7 +40,10 @@ def bundle(version, files, manifest_patch=None):
     if manifest_patch:
         m.update(manifest_patch)
     raw = json.dumps(m).encode()
-    return b"OBLAKOFW1 " + str(len(raw)).encode() + b"\n" + raw + b"".join(b for _, b in files)
+    head = b"OBLAKOFW1 " + str(len(raw)).encode()
+    if key is not None:
+        head += b" " + binascii.hexlify(ed25519.sign(key, raw))
+    return head + b"\n" + raw + b"".join(b for _, b in files)
 
 
 class Body:
@@ -173,6 +178,46 @@ def test_a_file_that_does_not_match_its_manifest_is_refused():
     e = raises(UpdateError, up.stage, spec(server, "1.1.0", b"PK\x03\x04" + data), READY)
     assert e.code == "format"
     assert up.record()["trial"] is None
+    _remove_tree(root)
+
+
+BUILD_KEY = bytes(range(32))  # the build host's secret key (a test's, not a real one)
+OTHER_KEY = bytes(range(1, 33))
+
+
+def test_a_register_with_the_build_key_installs_only_bundles_it_signed():
+    root, up, server = board()
+    up.public_key = ed25519.public_key(BUILD_KEY)
+    unsigned = bundle("1.1.0", V2)
+    e = raises(UpdateError, up.stage, spec(server, "1.1.0", unsigned), READY)
+    assert e.code == "unsigned" and "не подписан" in e.message
+    forged = bundle("1.1.0", V2, key=OTHER_KEY)  # signed, but not by the build key
+    e = raises(UpdateError, up.stage, spec(server, "1.1.0", forged), READY)
+    assert e.code == "signature"
+    good = bundle("1.1.0", V2, key=BUILD_KEY)
+    n = int(good.split(b" ")[1])
+    start = good.index(b"\n") + 1
+    raw = good[start : start + n]
+    swapped = good.replace(b'"board": "test"', b'"board": "evil"')  # the manifest edited
+    assert swapped != good and raw in good
+    e = raises(UpdateError, up.stage, spec(server, "1.1.0", swapped), READY)
+    assert e.code == "signature"
+    bad_hex = good.replace(good[start - 129 : start - 1], b"z" * 128)
+    e = raises(UpdateError, up.stage, spec(server, "1.1.0", bad_hex), READY)
+    assert e.code == "format"
+    assert up.record()["trial"] is None and up.boot() == "a"
+    for path in ("firmware/agent.mpy", "firmware/shared/link.mpy"):  # refused before writing
+        assert up.slots.read("b", path) is None
+    r = command(up, {"firmware": spec(server, "1.1.0", good)}, READY, "fw-signed")
+    assert r == {"status": "done", "staged": "1.1.0", "slot": "b"}
+    assert json.loads(up.slots.read("b", "manifest.json"))["signed"] is True
+    _remove_tree(root)
+
+
+def test_a_register_without_a_key_installs_signed_and_unsigned_bundles():
+    root, up, server = board()
+    assert up.stage(spec(server, "1.1.0", bundle("1.1.0", V2, key=OTHER_KEY)), READY)
+    assert json.loads(up.slots.read("b", "manifest.json"))["signed"] is True
     _remove_tree(root)
 
 

@@ -10,7 +10,6 @@ from sqlmodel import Session, select
 
 from fleet.accounts.mail import MemoryMailSender
 from fleet.core.clock import SettableClock
-from fleet.drives.forecast import fold
 from fleet.drives.history import DayReport, date_of, day_of, record_reports
 from fleet.drives.models import Drive, DrivePurchase
 from fleet.notify.models import Notification
@@ -70,12 +69,12 @@ def _register_with_history(
                 DayReport(fn, reg.id, today - 19 + d, 10 + rate * d, expires_day=today + expires_in)
                 for d in range(20)
             ],
+            lead_days=30,
         )
         if term is not None:
             drive = session.exec(select(Drive).where(Drive.fn_number == fn)).one()
             drive.term_months = term
             session.add(drive)
-        fold(session, clock, lead_days=30)
         session.commit()
         return reg.id
 

@@ -1,7 +1,7 @@
 """The replacement forecast: history in, least-squares sums and dates out, incrementally.
 
 An independent oracle (exact rational least squares in Python) checks the SQL; hypothesis checks
-that folding reports in any batches equals a rebuild from the history.
+that recording reports in any batches equals a rebuild from the history.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from fleet.accounts.models import Company
 from fleet.core.clock import SettableClock
 from fleet.drives.exceptions import InvalidReportError
-from fleet.drives.forecast import fold, rebuild
+from fleet.drives.forecast import rebuild
 from fleet.drives.history import DayReport, day_of, record_reports, snapshot_shadows
 from fleet.drives.models import Drive, DriveForecast, DriveReport, DriveReportInbox
 from fleet.link.ingest_models import DeviceShadow
@@ -93,8 +93,7 @@ def test_a_linear_history_gives_the_day_memory_runs_out(
         reports = [
             DayReport(FN, rid, D0 + d, 10 + (2 * d) // 7, expires_day=D0 + 1000) for d in range(60)
         ]
-        assert record_reports(session, clock, reports) == 60
-        assert fold(session, clock, lead_days=30) == 1
+        assert record_reports(session, clock, reports, lead_days=30) == 60
         session.commit()
         fc = _forecast(session)
         points = {r.day: r.used_pct for r in reports}
@@ -117,8 +116,8 @@ def test_expiry_wins_when_earlier_and_a_flat_history_has_no_fill_date(
             clock,
             [DayReport(FN, rid, D0 + d, 5 + d, expires_day=D0 + 50) for d in range(10)]
             + [DayReport(other, rid, D0 + d, 7, expires_day=D0 + 400) for d in range(10)],
+            lead_days=14,
         )
-        fold(session, clock, lead_days=14)
         session.commit()
         fc = _forecast(session)
         assert fc.full_day == D0 + 95 and fc.replace_by == D0 + 50 - 14
@@ -132,7 +131,6 @@ def test_a_day_reported_again_keeps_its_highest_figure(
     with Session(engine) as session:
         rid = _register(session, clock)
         record_reports(session, clock, [DayReport(FN, rid, D0 + d, d) for d in range(5)])
-        fold(session, clock)
         record_reports(
             session,
             clock,
@@ -142,7 +140,6 @@ def test_a_day_reported_again_keeps_its_highest_figure(
                 DayReport(FN, rid, D0 + 5, 9),
             ],
         )
-        fold(session, clock)
         session.commit()
         fc = _forecast(session)
         history = {r.day - D0: r.used_pct for r in session.exec(select(DriveReport)).all()}
@@ -163,16 +160,18 @@ def test_only_drives_with_new_reports_are_touched(engine: Engine, clock: Settabl
             [DayReport(a, rid, D0 + d, d) for d in range(3)]
             + [DayReport(b, rid, D0 + d, 2 * d) for d in range(3)],
         )
-        fold(session, clock)
         session.commit()
-        before_b = _forecast(session, b).updated_at
+        before_a, before_b = _forecast(session, a), _forecast(session, b)
+        full_a, at_b = before_a.full_day, before_b.updated_at
         clock.advance(3600)
-        record_reports(session, clock, [DayReport(a, rid, D0 + 3, 3)])
-        assert fold(session, clock) == 1
+        # recording is the forecast's update: the reporting drive's dates move at once
+        record_reports(session, clock, [DayReport(a, rid, D0 + 3, 30)])
         session.commit()
-        assert _forecast(session, a).updated_at == clock.wall()
-        assert _forecast(session, b).updated_at == before_b
-        assert fold(session, clock) == 0  # nothing new: nothing done
+        after_a = _forecast(session, a)
+        assert after_a.updated_at == clock.wall() and after_a.n == 4
+        assert after_a.full_day == _oracle_full({D0: 0, D0 + 1: 1, D0 + 2: 2, D0 + 3: 30})
+        assert after_a.full_day != full_a
+        assert _forecast(session, b).updated_at == at_b
 
 
 def test_bad_reports_are_refused_and_nothing_is_written(
@@ -215,9 +214,8 @@ def test_shadows_are_copied_once_per_new_state(engine: Engine, clock: SettableCl
             )
         )
         session.commit()
-        assert snapshot_shadows(session, clock) == 1
+        assert snapshot_shadows(session, clock, lead_days=30) == 1
         assert snapshot_shadows(session, clock) == 0  # the same state is not copied twice
-        fold(session, clock, lead_days=30)
         session.commit()
         fc = _forecast(session)
         assert fc.last_pct == 12 and fc.last_day == day_of(clock.wall())
@@ -232,7 +230,7 @@ def test_shadows_are_copied_once_per_new_state(engine: Engine, clock: SettableCl
     days=st.lists(st.tuples(st.integers(0, 400), st.integers(0, 100)), min_size=1, max_size=40),
     cut=st.integers(0, 40),
 )
-def test_folding_in_batches_equals_a_rebuild(
+def test_recording_in_batches_equals_a_rebuild(
     engine: Engine, clock: SettableClock, days: list[tuple[int, int]], cut: int
 ) -> None:
     with Session(engine) as session:
@@ -247,9 +245,7 @@ def test_folding_in_batches_equals_a_rebuild(
         rid = _register(session, clock, n=len(days))
         reports = [DayReport(FN, rid, D0 + d, pct) for d, pct in days]
         record_reports(session, clock, reports[:cut])
-        fold(session, clock)
         record_reports(session, clock, reports[cut:])
-        fold(session, clock)
         fc = _forecast(session)
         incremental = (fc.n, fc.sx, fc.sy, fc.sxy, fc.sxx, fc.full_day, fc.last_pct)
         rebuild(session, clock)

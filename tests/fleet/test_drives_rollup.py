@@ -1,7 +1,7 @@
 """The rollups give the same fit as a plain least-squares fit over the raw points.
 
 Random register histories — drives replaced midway (the new drive's memory starts again near
-0 %), days reported twice, late or out of order, in random batches with folds in between — are
+0 %), days reported twice, late or out of order, in random batches — are
 recorded through `record_reports`; then every drive's slope from its forecast sums must equal
 numpy.polyfit's over that drive's points (each day's highest figure), the incremental forecast
 must equal a rebuild from the rollups, and the rollups must equal a recomputation from the raw
@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from fleet.accounts.models import Company
 from fleet.core.clock import SettableClock
-from fleet.drives.forecast import fold, rebuild
+from fleet.drives.forecast import rebuild
 from fleet.drives.history import DayReport, record_reports
 from fleet.drives.models import Drive, DriveForecast, DriveReport, DriveRollup
 from fleet.drives.rollup import rollup_history
@@ -73,14 +73,12 @@ def _rollups(session: Session) -> set[tuple[int, ...]]:
 @given(
     lives=st.lists(_life, min_size=1, max_size=3),
     cuts=st.lists(st.integers(0, 90), max_size=4),
-    folds=st.lists(st.booleans(), min_size=5, max_size=5),
 )
 def test_the_rollup_fit_is_numpys_least_squares_fit_over_each_drives_points(
     engine: Engine,
     clock: SettableClock,
     lives: list[list[tuple[int, int]]],
     cuts: list[int],
-    folds: list[bool],
 ) -> None:
     with Session(engine) as session:
         for table in _TABLES:
@@ -94,12 +92,8 @@ def test_the_rollup_fit_is_numpys_least_squares_fit_over_each_drives_points(
             for day, pct in life
         ]
         bounds = sorted({0, len(reports), *(c % (len(reports) + 1) for c in cuts)})
-        for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        for lo, hi in itertools.pairwise(bounds):
             record_reports(session, clock, reports[lo:hi])
-            if folds[i % len(folds)]:
-                fold(session, clock)
-        fold(session, clock)
-        assert not any(f.pending for f in session.exec(select(DriveForecast)))
         incremental = _sums(session)
 
         ids = {d.fn_number: d.id for d in session.exec(select(Drive)).all()}

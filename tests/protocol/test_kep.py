@@ -201,7 +201,10 @@ def test_truncated_signature_is_refused(ca: TestCa, signer: Issued) -> None:
         verify(cms[:-10], CONTENT, [ca.cert], AT)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# no deadline: each example makes a test CA (GOST signing), seconds on a loaded machine
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.binary(max_size=400))
 def test_random_bytes_only_ever_raise_kep_errors(data: bytes) -> None:
     root = TestCa().cert

@@ -5,14 +5,18 @@ tests/firmware/test_register.py) make random sales and returns. The fleet's docu
 filed from what each drive's archive holds (the document TLV, as the link's `doc` event
 carries it); the expected figures come from the drives' 40h archive records (operation and
 total, protocol/fn/commands.py `parse_archive`) and from the requests' item lines — not from the
-fleet's tables.
+fleet's tables. The ready reports and the General's report (totals, days, stores, regions,
+months) are checked against them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -21,11 +25,13 @@ from sqlmodel import Session
 from firmware.tlv import decode
 from fleet.core.clock import SettableClock
 from fleet.documents.models import FiscalDocument
+from fleet.general import figures as general
 from fleet.reports import rollup, service
+from fleet.stores.models import Store
 from protocol.fn.commands import parse_archive
 from tests.firmware.test_register import Rig, sale
 from tests.reports.test_reports import MARCH
-from tests.reports.world import T0, World
+from tests.reports.world import MSK, T0, World
 
 RECEIPTS_PER_REGISTER = 14
 
@@ -56,16 +62,35 @@ def _file(engine: Engine, w: World, rig: Rig, register: int, at: float) -> None:
         s.commit()
 
 
-def test_revenue_and_items_match_the_drives_archives(
-    engine: Engine, clock: SettableClock, tmp_path: Path
-) -> None:
+@dataclass
+class Sold:
+    """What two registers on simulated drives sold, read from the drives and the requests
+    (never from the fleet's tables)."""
+
+    world: World
+    #: per register index: sales, returns (kopecks) and sale receipts, from the 40h records
+    archive: dict[int, dict[str, int]] = field(default_factory=dict)
+    #: per Moscow day: the same, over both registers
+    days: dict[dt.date, dict[str, int]] = field(default_factory=dict)
+    pays: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    vat20: int = 0
+    #: item name → [revenue, quantity in thousandths], from the requests' lines
+    lines: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    @property
+    def net(self) -> int:
+        """Sales minus returns of both registers."""
+        return sum(g["sales"] - g["returns"] for g in self.archive.values())
+
+
+def sell(engine: Engine, clock: SettableClock, tmp_path: Path) -> Sold:
+    """Random sales and returns on two firmware registers over drive simulators, filed as the
+    ingest would (the first register's documents folded into the rollup, the second's read
+    raw past its watermark)."""
     w = World(engine, clock)
     clock.advance(max(0.0, T0 + 60 * 86400 - clock.wall()))
     rnd = random.Random(12)
-    lines: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    pays: dict[str, int] = defaultdict(int)
-    vat20 = 0
-    expected: dict[int, dict[str, int]] = {}
+    sold = Sold(w)
     for register in (0, 1):
         (tmp_path / f"r{register}").mkdir()
         rig = Rig(tmp_path / f"r{register}")
@@ -81,31 +106,43 @@ def test_revenue_and_items_match_the_drives_archives(
             rig.reg.ack(req["id"])
             sign = 1 if op == "sale" else -1
             for form, amount in req["payments"].items():
-                pays[form] += sign * amount
+                sold.pays[form] += sign * amount
             made = rig.docs()[-1]
             # the VAT the drive's document carries, read by the firmware's own codec
-            vat20 += sign * next(f[1] for f in decode(made.stlv[4:]) if f[0] == 1102)
+            sold.vat20 += sign * next(f[1] for f in decode(made.stlv[4:]) if f[0] == 1102)
             for item in req["items"]:
-                lines[item["name"]][0] += sign * item["sum"]
-                lines[item["name"]][1] += sign * 1000
+                sold.lines[item["name"]][0] += sign * item["sum"]
+                sold.lines[item["name"]][1] += sign * 1000
         # independent figures: the drive's own archive records
+        at = T0 + register * 3 * 3600
         got = {"sales": 0, "returns": 0, "sales_n": 0}
         for doc in rig.docs():
             if doc.doc_type & 0x7F != 3:
                 continue
             rec = parse_archive(doc.doc_type, doc.record)
+            day = dt.datetime.fromtimestamp(at + doc.fd * 60, MSK).date()
+            per_day = sold.days.setdefault(day, {"sales": 0, "returns": 0, "sales_n": 0})
             if rec.operation == 1:
-                got["sales"] += rec.total_kop
-                got["sales_n"] += 1
+                for into in (got, per_day):
+                    into["sales"] += rec.total_kop
+                    into["sales_n"] += 1
             elif rec.operation == 2:
-                got["returns"] += rec.total_kop
-        expected[register] = got
-        # half the documents in the rollup, the rest read raw past the watermark
-        _file(engine, w, rig, register, T0 + register * 3 * 3600)
+                for into in (got, per_day):
+                    into["returns"] += rec.total_kop
+        sold.archive[register] = got
+        _file(engine, w, rig, register, at)
         if register == 0:
             with Session(engine) as s:
                 rollup.refresh(s, clock)
                 s.commit()
+    return sold
+
+
+def test_revenue_and_items_match_the_drives_archives(
+    engine: Engine, clock: SettableClock, tmp_path: Path
+) -> None:
+    sold = sell(engine, clock, tmp_path)
+    w = sold.world
     with Session(engine) as s:
         by_register = {
             r["register"]: r for r in service.ready(s, w.principal, "revenue_register", MARCH).rows
@@ -115,17 +152,54 @@ def test_revenue_and_items_match_the_drives_archives(
         days = service.ready(s, w.principal, "revenue_day", MARCH).rows
         paid = {r["type"]: r["sum"] for r in service.ready(s, w.principal, "payments", MARCH).rows}
         vats = {r["rate"]: r["vat"] for r in service.ready(s, w.principal, "vat", MARCH).rows}
-    for register, got in expected.items():
+    for register, got in sold.archive.items():
         row = by_register[f"Касса {register + 1}"]
         assert row["sales"] == got["sales"] and row["returns"] == got["returns"]
         assert row["receipts"] == got["sales_n"]
         assert row["net"] == got["sales"] - got["returns"]
-    all_net = sum(g["sales"] - g["returns"] for g in expected.values())
-    assert check["net"] == all_net == sum(d["net"] for d in days)
-    assert check["receipts"] == sum(g["sales_n"] for g in expected.values())
-    assert paid["Наличные"] == pays["cash"] and paid["Безналичные"] == pays["electronic"]
-    assert paid["Наличные"] + paid["Безналичные"] == all_net
-    assert vats["НДС 20 % (22 % с 2026 г.)"] == vat20 != 0
-    assert {k: (v["revenue"], v["qty"]) for k, v in abc.items()} == {
-        k: (v[0], v[1]) for k, v in lines.items()
+    assert check["net"] == sold.net == sum(d["net"] for d in days)
+    assert {d["date"]: d["net"] for d in days} == {
+        day: g["sales"] - g["returns"] for day, g in sold.days.items()
     }
+    assert check["receipts"] == (n := sum(g["sales_n"] for g in sold.archive.values()))
+    sales = sum(g["sales"] for g in sold.archive.values())
+    assert check["average"] == int((Decimal(sales) / n).quantize(Decimal(1), ROUND_HALF_UP))
+    assert paid["Наличные"] == sold.pays["cash"] and paid["Безналичные"] == sold.pays["electronic"]
+    assert paid["Наличные"] + paid["Безналичные"] == sold.net
+    assert vats["НДС 20 % (22 % с 2026 г.)"] == sold.vat20 != 0
+    assert {k: (v["revenue"], v["qty"]) for k, v in abc.items()} == {
+        k: (v[0], v[1]) for k, v in sold.lines.items()
+    }
+
+
+def test_the_generals_report_matches_the_drives_archives(
+    engine: Engine, clock: SettableClock, tmp_path: Path
+) -> None:
+    sold = sell(engine, clock, tmp_path)
+    w = sold.world
+    with Session(engine) as s:
+        for store_id, region in zip(w.stores, ("77", "50"), strict=True):
+            store = s.get(Store, store_id)
+            assert store is not None
+            store.region_code = region
+            s.add(store)
+        s.commit()
+        report = general.build(s, w.company, dt.date(2026, 3, 31), 30)
+    total_sales = sum(g["sales"] for g in sold.archive.values())
+    total_n = sum(g["sales_n"] for g in sold.archive.values())
+    assert report.totals.revenue == sold.net
+    assert report.totals.sales == total_n
+    assert report.totals.average_check == int(
+        (Decimal(total_sales) / total_n).quantize(Decimal(1), ROUND_HALF_UP)
+    )
+    assert {p.day: p.totals.revenue for p in report.by_day if p.totals.sales or p.totals.returns} \
+        == {day: g["sales"] - g["returns"] for day, g in sold.days.items()}  # fmt: skip
+    stores = {r.label: r.totals.revenue for r in report.stores}
+    regions = {r.key: r.totals.revenue for r in report.regions}
+    for register, name, region in (
+        (0, "Магазин на Тверской", "77"),
+        (1, "Магазин на Арбате", "50"),
+    ):
+        g = sold.archive[register]
+        assert stores[name] == regions[region] == g["sales"] - g["returns"]
+    assert dict(report.by_month) == {"2026-03": sold.net}

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from firmware import ed25519
+from firmware.board import load_identity
+from firmware.errors import UsageError as FirmwareUsageError
 from firmware.storage import FileStorage
-from firmware.update import DirSlots, Updater
+from firmware.update import DirSlots, UpdateError, Updater
 from fleet.rollouts.bundles import parse
 from oblako.cli import app
 from oblako.firmware_build import (
@@ -21,9 +25,11 @@ from oblako.firmware_build import (
     Board,
     BuildError,
     build,
+    bundle_bytes,
     flash,
     provision_commands,
     provision_files,
+    public_key_of,
     ram_estimate,
     read_bundle,
 )
@@ -178,6 +184,62 @@ def test_the_cli_builds_and_refuses(tmp_path: Path) -> None:
         ],
     )
     assert r.exit_code == 1 and "не совпал" in r.output
+
+
+def test_a_signed_build_installs_only_on_registers_with_its_key(tmp_path: Path) -> None:
+    key = tmp_path / "build.key"
+    r = CliRunner().invoke(app, ["firmware", "keygen", str(key)])
+    assert r.exit_code == 0, r.output
+    public = r.output.strip()
+    assert key.stat().st_mode & 0o777 == 0o600 and public == public_key_of(key)
+    assert CliRunner().invoke(app, ["firmware", "keygen", str(key)]).exit_code == 1  # kept
+    r = CliRunner().invoke(
+        app, ["firmware", "build", "--version", "2.0.0", "--out", str(tmp_path), "--key", str(key)]
+    )
+    assert r.exit_code == 0, r.output
+    assert f"подписан ключом {public}" in r.output
+    data = (tmp_path / "oblako-fw-2.0.0.bin").read_bytes()
+    assert len(data.partition(b"\n")[0].split(b" ")[2]) == 128
+    assert parse(data)["signed"] is True  # the fleet takes it as it took unsigned ones
+
+    def stage(public_key: bytes | None, bundle: bytes) -> dict[str, Any]:
+        board = tmp_path / f"reg-{uuid.uuid4().hex[:6]}"
+        up = Updater(FileStorage(str(board / "store")), DirSlots(str(board / "fw")),
+                     public_key=public_key)  # fmt: skip
+        manifest, _digest = up._unpack(_Body(bundle), "b")
+        return dict(manifest)
+
+    assert stage(bytes.fromhex(public), data)["signed"] is True
+    other = ed25519.public_key(bytes(32))
+    with pytest.raises(UpdateError) as e:
+        stage(other, data)
+    assert e.value.code == "signature"
+    unsigned_data = bundle_bytes("9.9.9", [("firmware/x.mpy", b"M\x06x")], "test")
+    with pytest.raises(UpdateError) as e:
+        stage(bytes.fromhex(public), unsigned_data)
+    assert e.value.code == "unsigned"
+    (tmp_path / "short.key").write_text("abcd\n")
+    with pytest.raises(BuildError, match="64 шестнадцатеричные"):
+        build("2.0.1", tmp_path / "x", key=tmp_path / "short.key")
+    # provisioning hands the board the public half; the board's identity check takes it
+    ident = {"serial": "SER1", "mqtt_url": "mqtts://b:8883", "root": "oblako", "fw_key": public}
+    files = provision_files(ident, tmp_path / "board")
+    store = FileStorage(str(tmp_path / "store"))
+    store.write("identity.json", files[0].read_bytes())
+    assert load_identity(store)["fw_key"] == public
+    store.write("identity.json", json.dumps({**ident, "fw_key": "zz" * 32}).encode())
+    with pytest.raises(FirmwareUsageError, match="fw_key"):
+        load_identity(store)
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.at = data, 0
+
+    def read(self, n: int) -> bytes:
+        out = self.data[self.at : self.at + n]
+        self.at += len(out)
+        return out
 
 
 def test_the_runtime_fits_the_heap_budget_under_micropython() -> None:

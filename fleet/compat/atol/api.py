@@ -8,6 +8,7 @@ Every answer is ATOL-shaped JSON, errors too (never Oblako's own error shape).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any, Final
 
@@ -36,6 +37,8 @@ from fleet.receipts.exceptions import InvalidReceiptError
 
 __all__ = ["production_router", "sandbox_router"]
 
+log = logging.getLogger(__name__)
+
 VERSIONS: Final = ("v4", "v5")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -48,11 +51,25 @@ def _json(code: tuple[int, int] | int, body: dict[str, Any]) -> JSONResponse:
 def _fail(err: tuple[int, int], text: str, now: float, **extra: Any) -> JSONResponse:
     body = {
         "uuid": extra.get("uuid"),
-        "status": extra.get("status", "fail"),
+        "status": extra.get("status", views.ERROR_STATUS.get(err[1])),
         "error": views.error(err[1], text),
         "timestamp": views.timestamp(now),
     }
     return _json(err, body)
+
+
+def _text(code: int, *args: Any) -> str:
+    return views.TEXTS[code].format(*args)
+
+
+def _json_content_type(request: Request) -> str | None:
+    """The Content-Type when it is present and not JSON (ATOL's 415/41), else None.
+
+    ATOL requires "application/json; charset=utf-8"; every SDK sends application/json. An
+    absent header is let through (a hand-made request without it is still JSON or error 40).
+    """
+    ctype = request.headers.get("content-type")
+    return ctype if ctype and "json" not in ctype.lower() else None
 
 
 async def _body(request: Request) -> Any:
@@ -84,8 +101,8 @@ def make_router(sandbox: bool) -> APIRouter:
                 _row, secret = auth.issue_token(
                     session, state.clock, Peer.ATOL, login, password, sandbox=sandbox
                 )
-            except WrongCredentialsError as e:
-                err = views.error(views.ERR_WRONG_LOGIN[1], e.message)
+            except WrongCredentialsError:
+                err = views.error(views.ERR_WRONG_LOGIN[1], _text(12))
                 return _json(views.ERR_WRONG_LOGIN, views.token_answer(None, err, now))
         return _json(200, views.token_answer(secret, None, now))
 
@@ -114,21 +131,19 @@ def make_router(sandbox: bool) -> APIRouter:
             or operation not in OPERATIONS
             or (version == "v4" and operation not in V4_OPERATIONS)
         ):
-            return _fail((404, 32), f"Операция {version}/{operation} не поддерживается", now)
+            return _fail(views.ERR_OPERATION, _text(31, f"{version}/{operation}"), now)
         with Session(state.engine) as session:
             try:
                 p = principal(session, state, token)
-            except MissingTokenError as e:
-                return _fail(views.ERR_MISSING_TOKEN, e.message, now)
+            except MissingTokenError:
+                return _fail(views.ERR_MISSING_TOKEN, _text(10), now)
             except ExpiredTokenError as e:
-                return _fail(views.ERR_EXPIRED_TOKEN, e.message, now)
+                return _fail(views.ERR_EXPIRED_TOKEN, f"{_text(11)}: {e.message}", now)
             known, store_id = store_of_group(session, p.company_id, group)
             if not known:
-                return _fail(
-                    views.ERR_GROUP, f"Группа ККТ «{group}» не принадлежит владельцу токена", now
-                )
+                return _fail(views.ERR_GROUP, f"{_text(20)} ({group})", now)
             if body is ...:
-                return _fail(views.ERR_VALIDATION, "Тело запроса — не JSON", now)
+                return _fail(views.ERR_BAD_REQUEST, _text(40) + " Тело запроса — не JSON", now)
             try:
                 request, callback = to_request(operation, body, client_inn(session, p.company_id))
                 made = compat.create(
@@ -137,17 +152,16 @@ def make_router(sandbox: bool) -> APIRouter:
                     callback_url=callback,
                 )  # fmt: skip
             except MappingError as e:
-                return _fail(views.ERR_VALIDATION, "Ошибка валидации: " + e.message, now)
+                return _fail(views.ERR_VALIDATION, _text(32, e.message), now)
             except InvalidReceiptError as e:
                 reasons = "; ".join(f"{a}: {c}" if a else c for a, _b, c in e.errors)
-                return _fail(views.ERR_VALIDATION, f"{e.message}. {reasons}", now)
+                return _fail(views.ERR_VALIDATION, _text(32, f"{reasons} ({e.message})"), now)
             except PermissionDeniedError as e:
-                return _fail(views.ERR_GROUP, e.message, now)
+                return _fail(views.ERR_GROUP, f"{_text(20)} {e.message}", now)
             if made.created:
                 return _json(200, views.accepted(made, now))
-            text = (
-                f"В системе существует чек с external_id : {made.receipt.external_id} "
-                f"и group_code: {group}" + (" (с другим содержимым)" if made.conflict else "")
+            text = _text(33, made.receipt.external_id, group) + (
+                " (с другим содержимым)" if made.conflict else ""
             )
             err = views.error(views.ERR_DUPLICATE[1], text)
             return _json(views.ERR_DUPLICATE, views.accepted(made, now, err))
@@ -158,31 +172,39 @@ def make_router(sandbox: bool) -> APIRouter:
     ) -> JSONResponse:
         """sell, sell_refund, buy, buy_refund, sell_correction, buy_correction (v5: also the
         refund corrections): the UUID and "wait"; a known external_id: error 33 with its UUID."""
+        now = state_of(request).clock.wall()
+        ctype = _json_content_type(request)
+        if ctype is not None:
+            return _fail(views.ERR_MEDIA_TYPE, _text(41, ctype), now)
         body = await _body(request)
-        return await run_in_threadpool(
-            operate, state_of(request), version, group_code, operation, _token(request), body
-        )
+        try:
+            return await run_in_threadpool(
+                operate, state_of(request), version, group_code, operation, _token(request), body
+            )
+        except Exception:  # ATOL's 500/50 in its shape, never a bare server error page
+            log.exception("ATOL %s/%s failed", version, operation)
+            return _fail(views.ERR_SERVER, _text(50), now)
 
     def get_report(
         state: AppState, group: str, receipt_uuid: str, token: str | None
     ) -> JSONResponse:
         now = state.clock.wall()
         if not _UUID.match(receipt_uuid):
-            return _fail(views.ERR_BAD_UUID, f"Передан некорректный UUID: {receipt_uuid}", now)
+            return _fail(views.ERR_BAD_UUID, _text(30, receipt_uuid), now)
         with Session(state.engine) as session:
             try:
                 p = principal(session, state, token)
                 made = compat.by_uuid(session, p, receipt_uuid)
-            except MissingTokenError as e:
-                return _fail(views.ERR_MISSING_TOKEN, e.message, now)
+            except MissingTokenError:
+                return _fail(views.ERR_MISSING_TOKEN, _text(10), now)
             except ExpiredTokenError as e:
-                return _fail(views.ERR_EXPIRED_TOKEN, e.message, now)
+                return _fail(views.ERR_EXPIRED_TOKEN, f"{_text(11)}: {e.message}", now)
             except (CompatNotFoundError, PermissionDeniedError) as e:
-                return _fail(views.ERR_BAD_UUID, e.message, now, uuid=receipt_uuid)
+                # ATOL's 30 covers "malformed or not found" (its text for both)
+                text = f"{_text(30, receipt_uuid)} ({e.message})"
+                return _fail(views.ERR_BAD_UUID, text, now, uuid=receipt_uuid)
             if not store_of_group(session, p.company_id, group)[0]:
-                return _fail(
-                    views.ERR_GROUP, f"Группа ККТ «{group}» не принадлежит владельцу токена", now
-                )
+                return _fail(views.ERR_GROUP, f"{_text(20)} ({group})", now)
             return _json(200, views.report(made, now))
 
     @router.get("/{version}/{group_code}/report/{receipt_uuid}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
+from fleet.compat.contact import buyer_contact
 from fleet.compat.exceptions import MappingError
 from fleet.compat.money import Problems, kopecks, quantity
 
@@ -220,20 +221,6 @@ def _date(problems: Problems, path: str, v: Any) -> str | None:
     return None
 
 
-def _contact(client: dict[str, Any]) -> str | None:
-    email, phone = client.get("email"), client.get("phone")
-    if isinstance(email, str) and email:
-        return email
-    if isinstance(phone, str) and phone:
-        digits = "".join(ch for ch in phone if ch.isdigit())
-        if len(digits) == 10:
-            digits = "7" + digits
-        elif len(digits) == 11 and digits.startswith("8"):
-            digits = "7" + digits[1:]
-        return "+" + digits
-    return None
-
-
 def to_request(operation: str, body: Any, company_inn: str) -> tuple[dict[str, Any], str | None]:
     """(the shared-schema request, the callback URL) of an ATOL request for `operation`.
 
@@ -259,6 +246,10 @@ def to_request(operation: str, body: Any, company_inn: str) -> tuple[dict[str, A
             (f"{key}.company.inn", f"ИНН организации не совпадает с ИНН клиента {company_inn}")
         )
     client = _obj(problems, f"{key}.client", doc.get("client"), required=False)
+    for k, v in client.items():
+        # v5 buyer requisites (1227, 1228, 1243, 1244, 1245, 1246, 1254) are not modelled yet
+        if k not in ("email", "phone") and v is not None:
+            problems.append((f"{key}.client.{k}", "Поле пока не поддерживается Облаком"))
     items = doc.get("items")
     if not isinstance(items, list) or not items:
         problems.append(
@@ -297,7 +288,7 @@ def to_request(operation: str, body: Any, company_inn: str) -> tuple[dict[str, A
     total = kopecks(problems, f"{key}.total", doc.get("total"), required=False)
     if total is not None:
         request["total"] = total
-    contact = _contact(client)
+    contact = buyer_contact(client.get("email"), client.get("phone"))
     if contact is not None:
         request["buyer_contact"] = contact
     if company.get("payment_address"):

@@ -1,8 +1,11 @@
 """ATOL Online's answers: token, accepted, report (= callback), and its errors.
 
 Statuses: "wait" (accepted or queued on a register), "done" (fiscalised; confirmed by the OFD
-too), "fail" (not fiscalised). Errors are `{"error_id", "code", "text", "type"}`; codes and
-HTTP statuses as ATOL v4 documents them (reference peers-and-regulations.md §1.2).
+too), "fail" (not fiscalised). Errors are `{"error_id", "code", "text", "type"}`; codes, HTTP
+statuses and texts as ATOL's service error table (API_atol_online_v4.pdf, document 5.15, §8.1,
+reproduced in open-source SDKs: a PHP SDK's StatusErrorConstants, AtolOnlineNet's
+AtolServiceErrorCodes; reference peers-and-regulations.md §1.2). docs/compat.md lists which
+ones Oblako answers and the few numbers that are its own.
 """
 
 from __future__ import annotations
@@ -16,16 +19,21 @@ from fleet.compat.receipts import Made
 from fleet.receipts.models import ReceiptStatus
 
 __all__ = [
+    "ERROR_STATUS",
+    "ERR_BAD_REQUEST",
     "ERR_BAD_UUID",
     "ERR_DUPLICATE",
     "ERR_EXPIRED_TOKEN",
     "ERR_GROUP",
+    "ERR_MEDIA_TYPE",
     "ERR_MISSING_TOKEN",
+    "ERR_OPERATION",
     "ERR_SERVER",
     "ERR_VALIDATION",
     "ERR_WRONG_LOGIN",
     "FNS_SITE",
     "MSK",
+    "TEXTS",
     "accepted",
     "error",
     "report",
@@ -44,9 +52,30 @@ ERR_EXPIRED_TOKEN: Final = (401, 11)
 ERR_WRONG_LOGIN: Final = (401, 12)
 ERR_GROUP: Final = (401, 20)
 ERR_BAD_UUID: Final = (400, 30)
+ERR_OPERATION: Final = (400, 31)
 ERR_VALIDATION: Final = (400, 32)
 ERR_DUPLICATE: Final = (400, 33)
+ERR_BAD_REQUEST: Final = (400, 40)
+ERR_MEDIA_TYPE: Final = (415, 41)
 ERR_SERVER: Final = (500, 50)
+
+#: the `status` ATOL's table gives each error's answer (the others: null)
+ERROR_STATUS: Final[dict[int, str]] = {30: "fail", 32: "fail", 33: "wait", 34: "wait"}
+
+#: ATOL's texts ({0}, {1}: the values ATOL puts there)
+TEXTS: Final[dict[int, str]] = {
+    10: "Не распознан токен запроса",
+    11: "Переданный токен не активен",
+    12: "Неверный логин или пароль",
+    20: "Код группы, указанный в запросе, не соответствует токену.",
+    30: 'Передан некорректный UUID : "{0}". Необходимо повторить запрос с корректными данными',
+    31: 'Операция "{0}" не поддерживается.',
+    32: "Ошибка валидации входного чека. Ошибочные поля : {0}",
+    33: "В системе существует чек с external_id : {0} и group_code: {1}",
+    40: "Некорректный запрос.",
+    41: "Некорректный Content-Type: {0}.",
+    50: "Ошибка сервера. Обратитесь к Администратору.",
+}
 
 
 def timestamp(now: float) -> str:
@@ -75,10 +104,11 @@ def status_of(made: Made) -> str:
 
 
 def accepted(made: Made, now: float, err: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The answer to an operation: the UUID and "wait" (or, for a repeat, its status now)."""
+    """The answer to an operation: the UUID and "wait" (also for a repeat, error 33: ATOL
+    documents status "wait" with the first UUID; the report tells the receipt's state)."""
     return {
         "uuid": made.compat.uuid,
-        "status": status_of(made) if err is not None else "wait",
+        "status": "wait",
         "error": err,
         "timestamp": timestamp(now),
     }
@@ -115,10 +145,13 @@ def report(made: Made, now: float) -> dict[str, Any]:
             "ofd_receipt_url": "",
         }
     elif status == "fail":
+        # retryable (nothing was made: no register answered in time) is ATOL's queue timeout,
+        # code 1, type "timeout"; a refusal is type "driver" with Oblako's code 2 (ATOL's
+        # driver codes are the register driver's own numbers, which Oblako's registers lack)
         err = error(
             1 if made.receipt.retryable else 2,
             made.receipt.failure or "Чек не пробит",
-            "agent" if made.receipt.retryable else "driver",
+            "timeout" if made.receipt.retryable else "driver",
         )
     return {
         "uuid": made.compat.uuid,

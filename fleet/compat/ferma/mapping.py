@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
+from fleet.compat.contact import buyer_contact
 from fleet.compat.exceptions import MappingError
 from fleet.compat.money import Problems, kopecks, quantity
 
@@ -31,6 +32,20 @@ TAXATION: Final[dict[str, str]] = {
     "Unified": "envd",  # refused by the shared schema: ЕНВД ended in 2021
     "UnifiedAgricultural": "esn",
     "Patent": "patent",
+}
+# Ferma also takes the system's index as a string ("0" = Common … "5" = Patent): the
+# TaxationSystem type of a public v2.84 TypeScript client lists both spellings.
+TAXATION.update({str(i): v for i, v in enumerate(TAXATION.values())})
+#: MarkingCodeData.PlannedStatus names (the v2.84 client's MarkingPlannedStatus, in the order
+#: of tag 2003's values) → 2003 codes; numbers are taken as they are
+PLANNED: Final[dict[str, int]] = {
+    "PIECE_PRODUCT_INCOME": 1,
+    "MEASURED_PRODUCT_INCOME": 2,
+    "PIECE_PRODUCT_RETURN": 3,
+    "MEASURED_PRODUCT_RETURN": 4,
+    "PIECE_PRODUCT_ONSALE": 5,
+    "MEASURED_PRODUCT_SOLD": 6,
+    "PRODUCT_STATUS_NOT_CHANGED": 255,
 }
 VATS: Final[dict[str, str]] = {
     "VatNo": "none", "Vat0": "vat0", "Vat5": "vat5", "Vat7": "vat7", "Vat10": "vat10",
@@ -56,7 +71,8 @@ PAYMENTS: Final[dict[int, str]] = {
 _ITEM_KEYS: Final = frozenset(
     {"Label", "Price", "Quantity", "Amount", "Vat", "Measure", "PaymentMethod", "PaymentType",
      "MarkingCodeData", "PaymentAgentInfo", "Excise", "OriginCountryCode",
-     "CustomsDeclarationNumber", "IndustryItemRequisite", "AgentInfo", "SupplierInfo"}
+     "CustomsDeclarationNumber", "IndustryItemRequisite", "AgentInfo", "SupplierInfo",
+     "MarkingCode", "MarkingCodeStructured"}
 )  # fmt: skip
 _UNSUPPORTED_ITEM: Final = (
     "PaymentAgentInfo",
@@ -66,12 +82,14 @@ _UNSUPPORTED_ITEM: Final = (
     "OriginCountryCode",
     "CustomsDeclarationNumber",
     "IndustryItemRequisite",
+    "MarkingCode",  # FFD 1.1 forms: Oblako's registers are FFD 1.2 (MarkingCodeData)
+    "MarkingCodeStructured",
 )
 _RECEIPT_KEYS: Final = frozenset(
     {"TaxationSystem", "Email", "Phone", "IsInternet", "Timezone", "AutomatNumber",
      "BillAddress", "ClientInfo", "CashlessPayments", "PaymentItems", "OperationRequisite",
      "AdditionalReceiptProp", "Items", "Cashier", "PaymentType", "KktFA", "CorrectionInfo",
-     "PaymentAgentInfo"}
+     "PaymentAgentInfo", "CheckMcMode", "CustomUserProperty", "IndustryRequisite"}
 )  # fmt: skip
 _UNSUPPORTED_RECEIPT: Final = (
     "ClientInfo",
@@ -79,6 +97,8 @@ _UNSUPPORTED_RECEIPT: Final = (
     "OperationRequisite",
     "AdditionalReceiptProp",
     "PaymentAgentInfo",
+    "CustomUserProperty",
+    "IndustryRequisite",
 )
 
 
@@ -93,7 +113,9 @@ def _obj(problems: Problems, path: str, v: Any, required: bool = True) -> dict[s
     return v
 
 
-def _item(problems: Problems, path: str, v: Any, operation: str) -> dict[str, Any]:
+def _item(
+    problems: Problems, path: str, v: Any, operation: str, default_type: Any
+) -> dict[str, Any]:
     it = _obj(problems, path, v)
     for k in it:
         if k not in _ITEM_KEYS:
@@ -114,15 +136,31 @@ def _item(problems: Problems, path: str, v: Any, operation: str) -> dict[str, An
         "measure": MEASURES.get(measure, 0) if isinstance(measure, str) else 0,
         "sum": kopecks(problems, path + ".Amount", it.get("Amount")),
         "vat": VATS.get(vat, "none") if isinstance(vat, str) else "none",
-        "type": it.get("PaymentType", 1),
+        "type": it.get("PaymentType", default_type),
         "method": it.get("PaymentMethod", 4),
     }
     mark = it.get("MarkingCodeData")
     if mark is not None:
         m = _obj(problems, path + ".MarkingCodeData", mark)
+        if m.get("Fractional") is not None:
+            problems.append(
+                (
+                    path + ".MarkingCodeData.Fractional",
+                    "Дробная реализация пока не поддерживается Облаком",
+                )
+            )
         planned = m.get("PlannedStatus")
         if planned is None:
             planned = {"sale": 1, "sale_return": 3}.get(operation, 255)
+        elif isinstance(planned, str):
+            if planned not in PLANNED:
+                problems.append(
+                    (
+                        path + ".MarkingCodeData.PlannedStatus",
+                        "Статус: PIECE_PRODUCT_INCOME, …, PRODUCT_STATUS_NOT_CHANGED",
+                    )
+                )
+            planned = PLANNED.get(planned)
         # 2100 "неопознанный": the drive and the marking check identify the code's kind
         out["marking"] = {"code": m.get("Code"), "type": 0, "planned_status": planned}
     return out
@@ -167,8 +205,11 @@ def to_request(body: Any, company_inn: str) -> tuple[dict[str, Any], str, str | 
     if not isinstance(items, list) or not items:
         problems.append(("Request.CustomerReceipt.Items", "Нужна хотя бы одна позиция"))
         items = []
+    # CustomerReceipt.PaymentType: the receipt-wide 1212 for items that name none (Ferma's
+    # clients send it; a public v2.84 client: «признак предмета расчёта для всего чека»)
+    default_type = r.get("PaymentType", 1)
     mapped = [
-        _item(problems, f"Request.CustomerReceipt.Items[{i}]", it, operation)
+        _item(problems, f"Request.CustomerReceipt.Items[{i}]", it, operation, default_type)
         for i, it in enumerate(items)
     ]
     payments: dict[str, int] = {}
@@ -197,27 +238,31 @@ def to_request(body: Any, company_inn: str) -> tuple[dict[str, Any], str, str | 
         "items": mapped,
         "payments": payments,
     }
-    contact = r.get("Email") or r.get("Phone")
-    if isinstance(contact, str) and contact:
+    contact = buyer_contact(r.get("Email"), r.get("Phone"))
+    if contact is not None:
         request["buyer_contact"] = contact
     if r.get("IsInternet") is not None:
         request["internet"] = r["IsInternet"]
     if r.get("BillAddress"):
         request["place"] = r["BillAddress"]
-    cashier = r.get("Cashier")
+    # Cashier and CorrectionInfo: inside CustomerReceipt in Ferma's document, at Request level
+    # in the public v2.84 client; both places are taken
+    cashier = r.get("Cashier") if r.get("Cashier") is not None else req.get("Cashier")
     if isinstance(cashier, dict) and cashier.get("Name"):
         request["cashier"] = {"name": cashier["Name"]}
         if cashier.get("Inn"):
             request["cashier"]["inn"] = cashier["Inn"]
     if is_correction:
-        info = _obj(problems, "Request.CustomerReceipt.CorrectionInfo", r.get("CorrectionInfo"))
+        where = "Request.CustomerReceipt" if r.get("CorrectionInfo") is not None else "Request"
+        raw_info = r.get("CorrectionInfo", req.get("CorrectionInfo"))
+        info = _obj(problems, where + ".CorrectionInfo", raw_info)
         ctype = info.get("Type")
         if info and ctype not in ("SELF", "INSTRUCTION"):
-            problems.append(("Request.CustomerReceipt.CorrectionInfo.Type", "SELF или INSTRUCTION"))
+            problems.append((where + ".CorrectionInfo.Type", "SELF или INSTRUCTION"))
         corr: dict[str, Any] = {
             "type": "order" if ctype == "INSTRUCTION" else "self",
             "original_date": _date(
-                problems, "Request.CustomerReceipt.CorrectionInfo.ReceiptDate",
+                problems, where + ".CorrectionInfo.ReceiptDate",
                 info.get("ReceiptDate"),
             ),
         }  # fmt: skip
