@@ -1,0 +1,18 @@
+"""Closing a drive's fiscal mode, confirmed by the OFD (issue 7)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0036"
+down_revision: str | None = "0035"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply (placeholder: filled by the issue's change)."""
+
+
+def downgrade() -> None:
+    """Revert."""

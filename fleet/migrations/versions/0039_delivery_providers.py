@@ -1,0 +1,18 @@
+"""E-receipt delivery: SMS and messenger providers (issue 10)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0039"
+down_revision: str | None = "0038"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply (placeholder: filled by the issue's change)."""
+
+
+def downgrade() -> None:
+    """Revert."""
