@@ -18,9 +18,10 @@ goods carries. Not 2108 «Мера количества предмета рас�
 from __future__ import annotations
 
 from struct import Struct
+from struct import error as struct_error
 from typing import Final
 
-__all__ = ["ITEM_MARKING_TAGS", "TOP_MARKING_TAGS", "TlvScanError", "scan"]
+__all__ = ["ITEM_MARKING_TAGS", "TOP_MARKING_TAGS", "TlvScanError", "scan", "scan_checked"]
 
 TAX_SYSTEM: Final = 1055
 ITEM: Final = 1059
@@ -43,7 +44,47 @@ class TlvScanError(ValueError):
 
 def scan(data: bytes) -> tuple[int | None, bool]:
     """(tag 1055 value or None, whether any marking tag is present); TlvScanError if broken."""
-    # one flat loop (the items' TLVs walked inline, ~0.2 µs a TLV): this runs per document
+    # The fast walk: no bounds test per TLV. A length that runs past its document (or item)
+    # leaves the walk off the end, a cut header makes unpack_from fail: either way the checked
+    # walk below then names the offset and the reason (~25 % less a document, which is valid
+    # nearly always).
+    unpack = _unpack
+    special = _TOP_SPECIAL
+    item_tags = ITEM_MARKING_TAGS
+    n = len(data)
+    i = 0
+    tax: int | None = None
+    marked = False
+    try:
+        while i < n:
+            tag, length = unpack(data, i)
+            i += 4 + length
+            if tag not in special:
+                continue
+            if tag == ITEM:
+                k = i - length
+                while k < i:
+                    t, ln = unpack(data, k)
+                    k += 4 + ln
+                    if t in item_tags:
+                        marked = True
+                if k != i:
+                    return scan_checked(data)
+            elif tag == TAX_SYSTEM:
+                if length != 1 or i > n:
+                    return scan_checked(data)
+                tax = data[i - 1]
+            else:
+                marked = True
+    except struct_error:
+        return scan_checked(data)
+    if i != n:
+        return scan_checked(data)
+    return tax, marked
+
+
+def scan_checked(data: bytes) -> tuple[int | None, bool]:
+    """`scan` with every bound tested: the precise TlvScanError of a broken document."""
     unpack = _unpack
     item_tags = ITEM_MARKING_TAGS
     special = _TOP_SPECIAL  # one set test for the many top-level tags read past

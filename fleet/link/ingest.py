@@ -8,7 +8,8 @@ the database transaction that stored it committed, so a worker killed mid-batch 
 (the broker re-sends to the session's next connection; storing is idempotent).
 
 A batch (up to `batch_size` messages, `batch_ms` after its first, or as soon as the stream
-pauses) is decoded by the batching thread (`Store.prepare`) and committed as one transaction
+pauses — on MQTT 5 once it is half that old, and never while a decoded batch still waits for
+the committer) is decoded by the batching thread (`Store.prepare`) and committed as one transaction
 (`Store.store`). On PostgreSQL a committer thread commits the batches in order while the
 batching thread gathers and decodes the next one (the transaction's wait on the server overlaps
 the worker's CPU; at most one prepared batch waits); on SQLite the batching thread commits.
@@ -29,7 +30,8 @@ the worker's CPU; at most one prepared batch waits); on SQLite the batching thre
     only a newer reported state (fleet/link/shadow.py).
 After its commit every message of the batch is acknowledged and each drive touched gets `stored`
 {"v":1,"fn","through","missing"} at QoS 1 — also for a document it already had, so a register
-whose `stored` was lost is released by its re-send.
+whose `stored` was lost is released by its re-send; a drive's `stored` goes at most every
+STORED_EVERY_S, the newest watermark replacing one that waits.
 
 Mosquitto sends a 3.1.1 client at most `max_inflight_messages` (20 in deploy/mosquitto)
 unacknowledged QoS 1 messages; the shared-subscription worker speaks MQTT 5 and sets its Receive
@@ -50,7 +52,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple, cast
 from urllib.parse import unquote, urlparse
@@ -117,6 +119,11 @@ _PUBACK_PACKET: Final = struct.Struct("!BBH")  # type, remaining length 2, packe
 SESSION_EXPIRY_S: Final = 30 * 24 * 3600  # as the shipped persistent_client_expiration
 SEEN_RESOLUTION_S: Final = 10.0
 NUDGE_AFTER_S: Final = (0.0, 3.0, 8.0)  # after each subscription (Ingest.pending_drives)
+# A drive's `stored` goes at most this often (its newest watermark; after the commit, never
+# before): each is a QoS 1 PUBLISH and a PUBACK for the worker and the broker (~40-60 µs of
+# CPU), and a busy drive's batches would send one every few tens of milliseconds. A register
+# holds its outbox that much longer, against a re-send timer of 30 s.
+STORED_EVERY_S: Final = 0.25
 
 
 class Incoming(NamedTuple):
@@ -175,6 +182,7 @@ class Stats:
     batches: int = 0
     stored_sent: int = 0
     retries: int = 0
+    last_commit_at: float = 0.0  # wall clock (the bench's end of a stream)
 
 
 @dataclass
@@ -359,6 +367,7 @@ class Store:
         self.stats.messages += len(messages)
         self.stats.dead += len(b.dead)
         self.stats.batches += 1
+        self.stats.last_commit_at = self.clock.wall()
         return out
 
     def _commit(self, b: _Batch) -> list[tuple[str, dict[str, Any]]]:
@@ -434,8 +443,8 @@ class Store:
         if pg:  # one array parameter: no statement of 100 placeholders rendered a batch
             locked = conn.exec_driver_sql(
                 "SELECT fn_number, through, highest FROM storedwatermark"
-                " WHERE fn_number = ANY(%s) ORDER BY fn_number FOR UPDATE",
-                (fns,),
+                " WHERE fn_number = ANY(%s::text[]) ORDER BY fn_number FOR UPDATE",
+                (_pg_array(fns),),
             ).all()
         else:
             locked = conn.execute(
@@ -493,7 +502,12 @@ class Store:
                 "UPDATE storedwatermark AS m SET through = u.through, highest = u.highest,"
                 " updated_at = %s FROM unnest(%s::text[], %s::int8[], %s::int8[])"
                 " AS u(fn, through, highest) WHERE m.fn_number = u.fn",
-                (now, [u[0] for u in updates], [u[1] for u in updates], [u[2] for u in updates]),
+                (
+                    now,
+                    _pg_array([u[0] for u in updates]),
+                    _pg_array([u[1] for u in updates]),
+                    _pg_array([u[2] for u in updates]),
+                ),
             )
         else:
             conn.exec_driver_sql(
@@ -596,8 +610,8 @@ class Store:
         if conn.dialect.name == "postgresql":  # one array parameter, as in _watermarks
             waiting = conn.exec_driver_sql(
                 "SELECT fn_number, fd_number, status, code, answered_at FROM pendingofdanswer"
-                " WHERE fn_number = ANY(%s)",
-                (sorted(fns),),
+                " WHERE fn_number = ANY(%s::text[])",
+                (_pg_array(sorted(fns)),),
             ).all()
         else:
             waiting = conn.execute(select(*columns).where(pc.fn_number.in_(sorted(fns)))).all()
@@ -819,6 +833,31 @@ def broker_url(url: str) -> BrokerUrl:
     )
 
 
+def _stored_json(payload: dict[str, Any]) -> bytes:
+    """A `stored` payload as JSON; the common one (a watermark, nothing missing) without the
+    json module (~5x cheaper; the FN number is 16 digits, checked on the way in)."""
+    fn = payload["fn"]
+    if len(payload) == 3 and "through" in payload and fn.isascii() and fn.isdigit():
+        return b'{"v":%d,"fn":"%s","through":%d}' % (payload["v"], fn.encode(), payload["through"])
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _pg_array(values: list[str] | list[int]) -> str:
+    """A PostgreSQL array literal (for `%s::text[]`, `%s::int8[]`): one text parameter. psycopg
+    adapts a list element by element in Python (~65 µs for 100 FN numbers, ~7x this)."""
+    if values and isinstance(values[0], int):
+        return "{" + ",".join(map(str, values)) + "}"
+    texts = cast("list[str]", values)
+    digits = "".join(texts)
+    if digits.isdigit() and digits.isascii() and all(texts):  # FN numbers: nothing to quote
+        return "{" + ",".join(texts) + "}"
+    return "{" + ",".join([_pg_quoted(str(v)) for v in values]) + "}"
+
+
+def _pg_quoted(v: str) -> str:
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _contention(e: DBAPIError) -> bool:
     text = str(e.orig).lower()
     return any(
@@ -870,6 +909,10 @@ class Ingest:
         self._generation = 0
         self._nudges: list[float] = []
         self._failure: BaseException | None = None  # what stopped the committer
+        # (serial, fn) -> the newest watermark `stored` not sent yet (STORED_EVERY_S); touched
+        # only by the thread that commits
+        self._stored: dict[tuple[str, str], dict[str, Any]] = {}
+        self._stored_next = 0.0  # monotonic time the next `stored` may go
         self.pipelined = engine.dialect.name != "sqlite"  # a committer thread (run)
         # MQTT 5 where the broker has shared subscriptions (Mosquitto): its Receive Maximum
         # lets the broker send more than max_inflight_messages (20) unacknowledged messages,
@@ -932,18 +975,33 @@ class Ingest:
         if not self._wake.is_set():
             self._wake.set()
 
-    def _collect(self, stop: threading.Event) -> list[Incoming]:
+    def _collect(self, stop: threading.Event, queued: Callable[[], bool]) -> list[Incoming]:
         # messages are handed over in bulk (a deque and one wake-up per batch): a queue's
         # per-message lock and notify cost the network thread as much as parsing the packet
         if not self._wake.wait(0.1):
             return []
-        deadline = time.monotonic() + self.batch_s
+        now = time.monotonic()
+        deadline = now + self.batch_s
+        # A batch costs ~3 ms of the worker's CPU and ~3 ms of the server's whatever its size
+        # (docs/benchmarks.md, issue 6, third pass). A pause ends a batch only once it is half
+        # the batch time old: a publisher sending in bursts pauses every few ms, and where the
+        # worker keeps up (a quiet machine) batches of a few dozen documents cost more than
+        # their documents. Not where the broker's window is smaller than a batch (MQTT 3.1.1,
+        # the embedded broker): there a pause means the window is full, and waiting stalls it.
+        settled = now + self.batch_s / 2 if self.v5 else now
         while not stop.is_set():
             n = len(self._inbox)
-            if n >= self.batch_size or time.monotonic() >= deadline:
+            if n >= self.batch_size:
+                break
+            if queued():
+                # the committer has a batch waiting already, so this one could not start
+                # sooner: it grows instead (fewer batches under load)
+                time.sleep(self.idle_s)
+                continue
+            if time.monotonic() >= deadline:
                 break
             time.sleep(self.idle_s)
-            if len(self._inbox) == n:
+            if len(self._inbox) == n and time.monotonic() >= settled:
                 break  # the stream paused (or the broker's in-flight window is full)
         self._wake.clear()
         inbox = self._inbox
@@ -974,7 +1032,40 @@ class Ingest:
         with self._lock:
             if self._generation == work.generation:
                 self._ack([m.mid for m in work.messages if m.qos == 1])
-        self._publish_stored(stored)
+        self._queue_stored(stored)
+
+    def _queue_stored(self, stored: list[tuple[str, dict[str, Any]]]) -> None:
+        # a drive's newer watermark replaces the one waiting: `through` only grows and the
+        # `missing` read under the lock by the later commit is the current list; the OFD
+        # answers' acknowledgements (`ofd`) go at once, each names its own FDs
+        now: list[tuple[str, dict[str, Any]]] = []
+        waiting = self._stored
+        for serial, payload in stored:
+            if "ofd" in payload:
+                now.append((serial, payload))
+            else:
+                waiting[(serial, payload["fn"])] = payload
+        if now:
+            self._publish_stored(now)
+        self._flush_stored()
+
+    def _flush_stored(self, force: bool = False) -> None:
+        """Send the waiting `stored` if it is time (or `force`)."""
+        if not self._stored:
+            return
+        now = time.monotonic()
+        if not force and now < self._stored_next:
+            return
+        waiting = [(serial, payload) for (serial, _fn), payload in self._stored.items()]
+        self._stored.clear()
+        self._stored_next = now + STORED_EVERY_S
+        self._publish_stored(waiting)
+
+    def _stored_wait(self) -> float | None:
+        """Seconds until the waiting `stored` are due; None if none waits."""
+        if not self._stored:
+            return None
+        return max(0.0, self._stored_next - time.monotonic())
 
     def _do(self, job: _Job) -> None:
         if job == _NUDGE:
@@ -986,8 +1077,16 @@ class Ingest:
         # the committer: batches in the order they were gathered, each acknowledged only
         # after its own commit; the nudges go the same way so one thread writes and publishes
         try:
-            while (job := jobs.get()) is not None:
+            while True:
+                try:
+                    job = jobs.get(timeout=self._stored_wait())
+                except queue.Empty:
+                    self._flush_stored()
+                    continue
+                if job is None:
+                    break
                 self._do(job)
+            self._flush_stored(force=True)  # stopping: every commit gets its `stored`
         except BaseException as e:  # the worker stops; unacknowledged messages are re-sent
             self._failure = e
             self._wake.set()
@@ -1009,8 +1108,9 @@ class Ingest:
         for serial, payload in stored:
             # built by the ingest itself, so not run through the schema validator (~50 µs);
             # the tests decode every one with the codec
-            data = json.dumps(payload, separators=(",", ":")).encode()
-            self.client.publish(link.topic(self.root, serial, link.STORED), data, 1)
+            self.client.publish(
+                link.topic(self.root, serial, link.STORED), _stored_json(payload), 1
+            )
         self.stats.stored_sent += len(stored)
 
     def run(self, stop: threading.Event) -> None:
@@ -1037,21 +1137,29 @@ class Ingest:
                 target=self._commit_loop, args=(jobs,), name="ingest-commit", daemon=True
             )
             committer.start()
+
+        def queued() -> bool:
+            return committer is not None and jobs.full() and self._failure is None
+
         try:
             while not stop.is_set() and self._failure is None:
                 nudges = self._nudges
                 if nudges and nudges[0] <= time.monotonic():
                     self._nudges = nudges[1:]
                     self._submit(jobs, _NUDGE, committer)
-                batch = self._collect(stop)
+                batch = self._collect(stop, queued)
                 if batch:
                     work = self._prepare(batch)
                     if work is not None:
                         self._submit(jobs, work, committer)
+                if committer is None:
+                    self._flush_stored()
         finally:
             if committer is not None:
                 self._submit(jobs, None, committer)
                 committer.join()
+            elif self._failure is None:
+                self._flush_stored(force=True)
             self.client.disconnect()
             self.client.loop_stop()
         if self._failure is not None:

@@ -31,7 +31,7 @@ from fleet.core.db import make_engine
 from fleet.documents.models import FiscalDocument
 from fleet.link import credentials
 from fleet.link.deadletter import unknown_serial_reason
-from fleet.link.ingest import Stats, gaps, run_ingest
+from fleet.link.ingest import STORED_EVERY_S, Ingest, Stats, gaps, run_ingest
 from fleet.link.ingest_models import DeadLetter, DeviceShadow, LinkCommand, StoredWatermark
 from fleet.registers.models import Register
 from oblako.mqtt_paho import parse_broker_url
@@ -384,6 +384,40 @@ def test_gaps_and_the_watermark() -> None:
     assert gaps(3, [4, 6, 7, 10]) == (4, [[5, 5], [8, 9]])
     assert gaps(5, []) == (5, [])
     assert gaps(0, range(2, 200, 2), limit=32) == (0, [[i, i] for i in range(1, 64, 2)])
+
+
+def test_a_drives_stored_goes_at_most_so_often_and_carries_its_newest_watermark() -> None:
+    ingest = Ingest(make_engine("sqlite://"), "mqtt://127.0.0.1:1", "stored-test")
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def publish(topic: str, data: bytes, qos: int) -> None:  # the broker's side of the client
+        assert qos == 1
+        payload = json.loads(data)
+        codec.validate("stored", payload)  # what the ingest sends passes the contract
+        sent.append((topic.split("/")[-2], payload))
+
+    ingest.client.publish = publish  # type: ignore[assignment,method-assign]
+    fn_a, fn_b = "9999078900000001", "9999078900000002"
+    ingest._queue_stored([("A", {"v": 1, "fn": fn_a, "through": 5})])
+    assert sent == [("A", {"v": 1, "fn": fn_a, "through": 5})]  # the first goes at once
+    ingest._queue_stored(
+        [("A", {"v": 1, "fn": fn_a, "through": 7}), ("B", {"v": 1, "fn": fn_b, "through": 1})]
+    )
+    missing = {"v": 1, "fn": fn_a, "through": 7, "missing": [[9, 9]]}
+    ofd = {"v": 1, "fn": fn_b, "through": 1, "ofd": [1]}
+    ingest._queue_stored([("A", missing), ("B", ofd)])
+    assert sent[1:] == [("B", ofd)]  # an OFD answer's acknowledgement is not held back
+    wait = ingest._stored_wait()
+    assert wait is not None and 0 < wait <= STORED_EVERY_S
+    ingest._flush_stored()
+    assert len(sent) == 2  # not due yet
+    time.sleep(wait)
+    ingest._flush_stored()
+    assert sent[2:] == [("A", missing), ("B", {"v": 1, "fn": fn_b, "through": 1})]
+    assert ingest._stored_wait() is None
+    ingest._queue_stored([("B", {"v": 1, "fn": fn_b, "through": 2})])
+    ingest._flush_stored(force=True)  # stopping
+    assert sent[4:] == [("B", {"v": 1, "fn": fn_b, "through": 2})]
 
 
 def test_registers_feed_the_fleet_exactly_once(

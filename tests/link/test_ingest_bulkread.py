@@ -119,3 +119,48 @@ def test_an_overlong_length_is_a_protocol_error() -> None:
 def test_a_closed_connection_is_reported() -> None:
     r = Reader(True, [b""])
     assert r.client._packet_read() == MQTTErrorCode.MQTT_ERR_CONN_LOST
+
+
+def puback(mid: int, reason: int | None = None) -> bytes:
+    """A PUBACK (3.1.1 3.4; 5.0 3.4 with a reason code)."""
+    body = struct.pack("!H", mid) + (b"" if reason is None else bytes([reason]))
+    return bytes([0x40, len(body)]) + body
+
+
+def released(v5: bool, callback: bool) -> tuple[list[bool], list[int], int, list[int], int]:
+    """Four QoS 1 publishes, then the broker's PUBACKs: what paho's bookkeeping says (and how
+    many packets paho's own handler took)."""
+    r = Reader(v5, [])
+    handled = [0]
+    handle = r.client._packet_handle
+
+    def counted() -> MQTTErrorCode:
+        handled[0] += 1
+        return handle()
+
+    r.client._packet_handle = counted  # type: ignore[method-assign]
+    infos = [r.client.publish(f"t/{i}", b"x", qos=1) for i in range(4)]
+    seen: list[int] = []
+    if callback:  # the reader leaves every PUBACK to paho when a callback wants to see it
+        r.client.on_publish = lambda _c, _u, mid, _rc, _p: seen.append(mid)
+    acks = puback(infos[0].mid) + puback(infos[2].mid) + puback(999)  # 999: not ours
+    if v5:  # "no matching subscribers" is a success; 0x80 a failure, paho's own handler
+        acks += puback(infos[1].mid, 0x10) + puback(infos[3].mid, 0x80)
+    r.chunks = [acks]
+    r.drain()
+    c = r.client
+    published = [i.is_published() for i in infos]
+    return published, sorted(c._out_messages), c._inflight_messages, seen, handled[0]
+
+
+def test_pubacks_of_our_publishes_release_them_as_paho_itself_does() -> None:
+    for v5 in (True, False):
+        fast = released(v5, callback=False)
+        paho_way = released(v5, callback=True)
+        assert fast[:3] == paho_way[:3], v5
+        published, waiting, inflight, _, _ = fast
+        assert published == ([True] * 4 if v5 else [True, False, True, False])
+        assert inflight == len(waiting) == (0 if v5 else 2)
+        assert paho_way[3] == ([1, 3, 2, 4] if v5 else [1, 3])
+        # every PUBACK went to paho's handler with a callback; without, only the failure did
+        assert (paho_way[4], fast[4]) == ((5, 1) if v5 else (3, 0))

@@ -6,12 +6,13 @@ import json
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from fleet.documents.models import FiscalDocument
-from fleet.link.ingest import Incoming, Store
+from fleet.link.ingest import Incoming, Store, _pg_array
 from fleet.link.ingest_models import DeadLetter, DeviceShadow, LinkCommand, PendingOfdAnswer
 from fleet.registers.models import Register
 from protocol.mqtt import codec
@@ -288,3 +289,16 @@ def test_two_workers_watermark_stays_exact_when_reading_only_what_it_must(engine
     assert through(a, 11)["through"] in (11, 12)
     assert through(a, 13) == {"v": 1, "fn": FN, "through": 13}
     assert through(b, 13) == {"v": 1, "fn": FN, "through": 13}  # a repeat: released again
+
+
+def test_array_literals_read_back_as_the_lists_they_were(engine: Engine) -> None:
+    # the watermark statements pass FN numbers and FDs as one array literal, not a list
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL arrays")
+    texts = ["9999078900012345", "", "a,b", 'q"u\\o', "{}", " sp ", "NULL", "кириллица"]
+    with engine.connect() as conn:
+        for values in (texts, texts[:1], ["0000000000000001", "9999078900012345"], []):
+            got = conn.exec_driver_sql("SELECT %s::text[]", (_pg_array(values),)).scalar()
+            assert got == values
+        ints = [0, 1, 2**40, -5]
+        assert conn.exec_driver_sql("SELECT %s::int8[]", (_pg_array(ints),)).scalar() == ints

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from sqlmodel import Session
 
 from firmware.tlv import decode as firmware_decode
 from fleet.documents.models import FiscalDocument
-from fleet.link.doctlv import TlvScanError, scan
+from fleet.link.doctlv import TlvScanError, scan, scan_checked
 from fleet.link.ingest_models import LinkCommand
 from tests.firmware.test_register import marked_sale, registration_request, sale
 from tests.link.test_ingest import (
@@ -133,6 +134,38 @@ def test_well_framed_documents_scan_as_a_tree_decode_says(
             data += tlv(tag, one)
             marked = marked or tag == 2107
     assert scan(data) == (tax, marked)
+
+
+def _broken(doc: bytes, cut: int, at: int, byte: int) -> bytes:
+    """A valid document cut short, or with one byte changed (often a length)."""
+    if cut % 2:
+        return doc[: at % (len(doc) + 1)]
+    i = at % len(doc)
+    return doc[:i] + bytes([byte]) + doc[i + 1 :]
+
+
+_DOC = FN_1041 + tlv(1055, b"\x02") + ITEM_PLAIN + ITEM_MARKED + tlv(2107, b"\x00")
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=120),
+        st.builds(
+            _broken, st.just(_DOC), st.integers(0, 1), st.integers(0, 200), st.integers(0, 255)
+        ),
+    )
+)
+def test_the_fast_walk_agrees_with_the_checked_one(data: bytes) -> None:
+    # scan() tests no bound per TLV and falls back to the checked walk on anything odd: both
+    # must give the same answer, or the same error at the same offset
+    def outcome(walk: Callable[[bytes], tuple[int | None, bool]]) -> object:
+        try:
+            return walk(data)
+        except TlvScanError as e:
+            return (e.offset, e.reason)
+
+    assert outcome(scan) == outcome(scan_checked)
 
 
 # ---- end to end: the drive's archive TLV in the fleet's database ------------------------------
