@@ -11,14 +11,22 @@ demo: $(SETUP_STAMP)
 test: $(SETUP_STAMP)
 	bash tools/test.sh
 
+BENCH_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
+
 bench: $(SETUP_STAMP)
 	$(PY) -m oblako bench codec
 	$(PY) -m oblako bench drive
 	$(PY) -m oblako bench register
-	$(PY) -m oblako bench cabinet   # PostgreSQL at 127.0.0.1:5432 (--database-url); ~8 min to load
+	$(PY) -m oblako bench register-hop  # the receipts bench's register hop, before/after
+	$(PY) -m oblako bench ingest --workers 1 --database-url $(BENCH_PG)  # MQTT ingest vs raw paho
+	$(PY) -m oblako bench receipts --database-url $(BENCH_PG)  # API → fiscalised → OFD, 50 registers
+	$(PY) -m oblako bench delivery  # e-receipts through the cascade to a local SMTP sink
+	$(PY) -m oblako bench fleet     # PostgreSQL at 127.0.0.1:5432 (--database-url): the console
+	$(PY) -m oblako bench forecast  # PostgreSQL; 100k drives with a year of history
+	$(PY) -m oblako bench cabinet   # PostgreSQL; ~8 min to load 100k registers, 10M documents
+	$(PY) -m oblako bench receipt-search  # PostgreSQL; 10M documents
 	$(PY) -m oblako bench reports   # PostgreSQL; 10M receipts (--documents for fewer)
 	$(PY) -m oblako bench compliance  # PostgreSQL; weekly checks, 10k registers, 10M documents
-	$(PY) -m oblako bench delivery  # e-receipts through the cascade to a local SMTP sink
 
 setup: $(SETUP_STAMP)
 

@@ -8,9 +8,10 @@ the project's deploy/mosquitto/mosquitto.conf (a broker on Mosquitto's default 1
 queue drops the ingest's messages in the bench's bursts, and an OFD answer lost so is never
 sent again: its receipts stay "fiscalised"). The registers and their
 drives run in `--register-processes` child processes (as on real boards, each its own CPU: by
-default 2), the rest in this process, so each thread's CPU clock
-(`time.pthread_getcpuclockid`) tells what each fleet hop costs; the broker's and the register
-processes' come from /proc.
+default 2), the API in `--api-processes` children sharing its port (oblako/api_pool.py; by
+default 2, as `oblako fleet serve --workers N` in production; 0: a thread of this process),
+the rest in this process, so each thread's CPU clock (`time.pthread_getcpuclockid`) tells
+what each fleet hop costs; the broker's, the API's and the register processes' come from /proc.
 
 Phases, each measured from the database's own timestamps (`receipt.created_at`,
 `fiscalised_at`, `confirmed_at`):
@@ -49,6 +50,8 @@ TARGET_RATE: Final = 500.0
 TARGET_P99_S: Final = 1.0
 #: the registers' child processes: runtime, drive simulator and their MQTT clients together
 POOLS: Final = "кассы и симуляторы ФН (свои процессы)"
+#: the API's child processes (`--api-processes`): uvicorn, FastAPI, create_receipt
+API_POOL: Final = "API (свои процессы)"
 
 #: thread name prefix → hop (the names the services give their threads)
 HOPS: Final = (
@@ -77,6 +80,7 @@ class Service(Protocol):
     registers: int
     broker_pid: int | None  # an external broker process (Mosquitto), for its CPU
     register_pids: list[int]  # the registers' own processes (drives and runtimes), if any
+    api_pids: list[int]  # the API's own processes (oblako/api_pool.py), if any
 
     def body(self, external_id: str) -> dict[str, Any]: ...
 
@@ -257,6 +261,7 @@ def measure(
     progress(f"насыщение: {seconds:.0f} с, {senders} клиентов API…")
     before, broker0 = _thread_cpu(), _proc_cpu(svc.broker_pid)
     pools0 = sum(_proc_cpu(pid) for pid in svc.register_pids)
+    api0 = sum(_proc_cpu(pid) for pid in svc.api_pids)
     t0 = time.time()
     _send(svc, senders, seconds, None)
     t1 = time.time()
@@ -265,6 +270,7 @@ def measure(
     fig.confirmed_rate = _rate(svc, "confirmed_at", t0, t1)
     after, broker1 = _thread_cpu(), _proc_cpu(svc.broker_pid)
     pools1 = sum(_proc_cpu(pid) for pid in svc.register_pids)
+    api1 = sum(_proc_cpu(pid) for pid in svc.api_pids)
     done = _scalar(
         svc.engine,
         "SELECT count(*) FROM receipt WHERE company_id = :c AND created_at >= :a",
@@ -276,6 +282,8 @@ def measure(
         cpu["брокер MQTT"] = cpu.get("брокер MQTT", 0.0) + broker1 - broker0
     if svc.register_pids:
         cpu[POOLS] = pools1 - pools0
+    if svc.api_pids:
+        cpu[API_POOL] = api1 - api0
     cpu.pop("прочее", None)
     fig.cpu_us = {k: v / max(int(done or 0), 1) * 1e6 for k, v in cpu.items()}
 

@@ -1,45 +1,62 @@
-"""`oblako bench register-hop`: the register hop of `oblako bench receipts` in one process, its
-two changes of issue 8 measured against the previous code in the same run.
+"""`oblako bench register-hop`: the register hop of `oblako bench receipts` in one process, the
+changes of issue 8's third pass measured against the code before them in the same run.
 
 Per receipt the loop does what the MQTT agent does for a receipt in the receipts bench: the
 register makes it (firmware/register.py `handle`, journal on files with their fsyncs), the
-agent reads the document back from the drive's archive for its `doc` event (45h/46h), and
-the agent's loop runs the register's `service()` rounds between messages (a profiled receipts
-bench: 3,530 rounds for 530 documents, ~7 a document). The drive is the simulator on TCP with
-no wire time (as `oblako bench receipts` serves it), in this process: the CPU per receipt is
-the process's (`time.process_time`: the runtime and the drive simulator), as the receipts
-bench counts the registers' processes; of it, the register thread's own (`time.thread_time`).
+agent builds the `doc` event of every new document (firmware/agent.py `_document`), and the
+agent's loop runs the register's `service()` rounds between messages (a profiled receipts
+bench: 3,530 rounds for 530 documents, ~7 a document), then the OFD client delivers what is
+unsent (firmware/ofd.py; the OFD simulator in a process of its own, not counted). The drive
+is the simulator on TCP with no wire time and its durable state file (as `oblako bench
+receipts` serves it), in this process: the CPU per receipt is the process's
+(`time.process_time`: the runtime and the drive simulator), as the receipts bench counts the
+registers' processes; of it, the register thread's own (`time.thread_time`).
 
 Variants, alternated round by round so the machine's load falls on all alike:
-  before     pyserial's socket:// handler; every service round forgets the drive status
-             (the previous code did so after each OFD step, whether it used the drive or not);
-             the simulator frames its answers through construct (protocol.fn.frame)
-  transport  only hil.transport.SocketTransport (the socket itself)
-  status     only the status kept when the round did not use the drive
-  frames     only the simulator's struct framing (simulator/fn/model.py pack_frame)
-  after      all three (the code now)
+  before   the `doc` event re-read from the drive's archive (40h, 45h, a 46h per TLV); the
+           simulator's state file rewritten whole per save (temp file, 2 fsyncs, rename); the
+           drive status read again after every OFD step that used the drive; the OFD
+           connection opened and closed per document
+  image    only the event from the image of the document just made (firmware/docimage.py)
+  journal  only the state file appended per save (simulator/fn/state.py, fsync per line)
+  status   only the 30h kept across OFD exchange steps (before: dropped after each step that
+           used the drive, so the next round read it again)
+  linger   only the OFD connection kept between documents (firmware/ofd.py linger_s, 10 s as
+           firmware/board.py sets it; before: connect, 21h(1) ... 21h(0), close per document)
+  after    all four (the code now)
 """
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from bench.register import PROFILE, SETTINGS, _config, _register, request
+from firmware import net
+from firmware.agent import Agent
 from firmware.clock import SystemClock as FirmwareClock
 from firmware.drive import FiscalDrive
 from firmware.journal import Journal
+from firmware.ofd import OfdClient
+from firmware.outbox import Outbox
 from firmware.register import Register
 from firmware.storage import FileStorage
-from hil.transport import SerialTransport, SocketTransport
-from protocol.fn.frame import build_frame
+from hil.transport import SocketTransport
 from simulator.clock import SystemClock
-from simulator.fn import DriveModel, LinkTiming, serve_tcp
+from simulator.fn import DriveModel, LinkTiming, StateStore, serve_tcp
+from simulator.fn.state import DriveState
 
 __all__ = ["VARIANTS", "HopFigures", "measure"]
 
-VARIANTS = ("before", "transport", "status", "frames", "after")
+VARIANTS = ("before", "image", "journal", "status", "linger", "after")
 ROUNDS_PER_RECEIPT = 7
 
 
@@ -65,66 +82,155 @@ class HopFigures:
         return 1000 * self.runtime_s / max(self.receipts, 1)
 
 
-def _one(variant: str, receipts: int, fig: HopFigures) -> None:
-    model = DriveModel(_config(), clock=SystemClock())
-    if variant not in ("frames", "after"):
-        # the previous framing, on this drive only
-        model._frame_raw = lambda b, d: _construct_frame(model, b, d)  # type: ignore[method-assign,assignment]
-    new_transport = variant in ("transport", "after")
+class _Rewrite(StateStore):
+    """The state file as before the journal: the whole state rewritten on every save."""
+
+    def save(self, state: DriveState) -> None:
+        self.saves += 1
+        self._compact(state)
+
+
+class _Quiet:
+    """The MQTT client's side the agent needs, publishing nowhere."""
+
+    on_message: Any = None
+    connected = True
+    connects = 1
+
+    def subscribe(self, flt: str, qos: int = 1) -> None:
+        pass
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> int:
+        return 0
+
+
+_OFD = """
+from simulator.ofd.cli import run_ofd_server
+run_ofd_server(0, sign_algorithm="sha256", echo=lambda s: print(s.split()[4], flush=True))
+"""
+
+
+@contextmanager
+def ofd_server() -> Iterator[tuple[str, int]]:
+    """The OFD simulator (HMAC-SHA-256, as the bench's drives sign) in a process of its own."""
+    proc = subprocess.Popen([sys.executable, "-c", _OFD], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        host, port = proc.stdout.readline().strip().rsplit(":", 1)
+        yield host, int(port)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+_drives = [0]
+
+
+def _one(variant: str, receipts: int, fig: HopFigures, ofd: tuple[str, int] | None) -> None:
+    store_kind = StateStore if variant in ("journal", "after") else _Rewrite
+    with tempfile.TemporaryDirectory() as tmp:
+        store = store_kind(Path(tmp) / "fn.json")
+        # a drive of its own each time: the OFD refuses another document under a known FD
+        _drives[0] += 1
+        config = dataclasses.replace(_config(), fn_number=f"9999078901{_drives[0]:06d}")
+        model = DriveModel(config, clock=SystemClock(), state_file=store)
+        with serve_tcp(model, timing=LinkTiming(default_latency=0.0)) as server:
+            port = SocketTransport(server.url)
+            try:
+                _receipts(variant, receipts, fig, port, Path(tmp), ofd)
+            finally:
+                port.close()
+
+
+def _receipts(
+    variant: str,
+    receipts: int,
+    fig: HopFigures,
+    port: SocketTransport,
+    tmp: Path,
+    ofd_at: tuple[str, int] | None,
+) -> None:
+    clock = FirmwareClock()
+    drive = FiscalDrive(port, clock)
+    storage = FileStorage(str(tmp / "flash"))
+    ofd = None
+    if ofd_at is not None:
+        linger = 10.0 if variant in ("linger", "after") else 0.0
+        ofd = OfdClient(drive, net.connector(), ofd_at[0], ofd_at[1], clock, linger_s=linger)
+    reg = Register(drive, Journal(storage), clock, dict(PROFILE), storage, ofd, SETTINGS)
+    agent = Agent(reg, _Quiet(), Outbox(storage, clock), "bench", "hop")
+    if variant not in ("image", "after"):
+        reg.images = None
     keep_status = variant in ("status", "after")
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        serve_tcp(model, timing=LinkTiming(default_latency=0.0)) as server,
-    ):
-        port = SocketTransport(server.url) if new_transport else SerialTransport(server.url)
-        try:
-            clock = FirmwareClock()
-            drive = FiscalDrive(port, clock)
-            storage = FileStorage(tmp)
-            reg = Register(drive, Journal(storage), clock, dict(PROFILE), storage, None, SETTINGS)
-            _register(reg)
-            status = drive.status
-            reads = [0]
+    _register(reg)
+    agent.outbox.use_drive(reg.fn)
+    status = drive.status
+    reads = [0]
 
-            def counted() -> dict:  # type: ignore[type-arg]
-                reads[0] += 1
-                return status()
+    def counted() -> dict:  # type: ignore[type-arg]
+        reads[0] += 1
+        return status()
 
-            drive.status = counted  # type: ignore[method-assign]
-            calls0 = drive.calls
-            t0 = time.process_time()
-            r0 = time.thread_time()
-            for i in range(receipts):
-                r = reg.handle(request(f"hop-{variant}-{i}", 1))
-                if r["status"] != "made":
-                    raise RuntimeError(f"receipt not made: {r}")
-                reg.ack(f"hop-{variant}-{i}")
-                drive.read_document(r["fd"])  # the agent's `doc` event
-                for _ in range(ROUNDS_PER_RECEIPT):
-                    reg.service()
-                    if not keep_status:
-                        reg._st = None  # the previous code: forgotten after every OFD step
-                    reg._status()  # what the next round or request reads first
-            fig.runtime_s += time.thread_time() - r0
-            fig.cpu_s += time.process_time() - t0
-            fig.receipts += receipts
-            fig.commands += drive.calls - calls0
-            fig.status_reads += reads[0]
-            storage.close()
-        finally:
-            port.close()
-
-
-def _construct_frame(model: DriveModel, answer_byte: int, data: bytes) -> bytes:
-    frame = build_frame(answer_byte, data)
-    model._last_answer = frame
-    return frame
+    drive.status = counted  # type: ignore[method-assign]
+    published = reg._status()["last_fd"]
+    calls0 = drive.calls
+    t0 = time.process_time()
+    r0 = time.thread_time()
+    for i in range(receipts):
+        r = reg.handle(request(f"hop-{variant}-{i}", 1))
+        if r["status"] != "made":
+            raise RuntimeError(f"receipt not made: {r}")
+        reg.ack(f"hop-{variant}-{i}")
+        for fd in range(published + 1, r["fd"] + 1):  # the receipt and a shift opened for it
+            if agent._document(fd) is None:
+                raise RuntimeError(f"no document {fd}")
+        published = r["fd"]
+        for _ in range(ROUNDS_PER_RECEIPT):
+            _round(reg, keep_status)
+        # then the rounds until the OFD has every document (the agent's loop runs them at
+        # the pace step() asks for; the wait for the OFD's answer costs no CPU here)
+        deadline = time.monotonic() + 10
+        while ofd is not None and not _delivered(ofd):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the OFD took no receipt: {ofd.status()}")
+            wait = _round(reg, keep_status)
+            if wait:
+                time.sleep(min(wait, 0.01))
+    fig.runtime_s += time.thread_time() - r0
+    fig.cpu_s += time.process_time() - t0
+    fig.receipts += receipts
+    fig.commands += drive.calls - calls0
+    fig.status_reads += reads[0]
+    storage.close()
 
 
-def measure(receipts: int = 100, rounds: int = 3) -> list[HopFigures]:
-    """Each variant `rounds` times, `receipts` receipts a round, alternated."""
+def _round(reg: Register, keep_status: bool) -> float:
+    # One service round as the agent runs it; the clock seconds the OFD client asks to wait.
+    calls = reg.drive.calls
+    out = reg.service()
+    if not keep_status and reg.drive.calls != calls:
+        reg._st = None  # the previous rule: any drive command in the round drops 30h
+    reg._status()  # what the next round or request reads first
+    wait = out.get("ofd")
+    return float(wait) if isinstance(wait, (int, float)) else 0.0
+
+
+def _delivered(ofd: OfdClient) -> bool:
+    st = ofd.status()
+    return bool(st["state"] == "idle" and st["unsent"] == 0)
+
+
+def measure(receipts: int = 100, rounds: int = 3, ofd: bool = True) -> list[HopFigures]:
+    """Each variant `rounds` times, `receipts` receipts a round, alternated; with the OFD
+    exchange of every document unless `ofd` is false."""
     figs = {v: HopFigures(v) for v in VARIANTS}
-    for _ in range(rounds):
-        for v in VARIANTS:
-            _one(v, receipts, figs[v])
+    with ofd_server() if ofd else _none() as at:
+        for _ in range(rounds):
+            for v in VARIANTS:
+                _one(v, receipts, figs[v], at)
     return [figs[v] for v in VARIANTS]
+
+
+@contextmanager
+def _none() -> Iterator[None]:
+    yield None

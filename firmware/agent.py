@@ -24,11 +24,14 @@
 # or the next duty is due (next_wait: the service period, the periodic state), not on a fixed
 # short poll: an idle register wakes once a service period. The drive's status is read again
 # only when something may have changed it (a command, a document the service made, an OFD
-# answer, an error) and before the periodic state. Everything is on the injected clock.
+# answer while a warning is set, an error) and before the periodic state. The `doc` event of a
+# document the register has just made comes from its image (firmware/docimage.py), not from
+# 45h/46h archive reads; gap refills and documents from before a start are read back.
+# Everything is on the injected clock.
 import binascii
 import json
 
-from firmware import update
+from firmware import docimage, update
 from firmware.clock import unix_from_local
 from firmware.compat import const
 from firmware.errors import MqttError, RegisterError
@@ -45,6 +48,9 @@ _RESULT_KEYS = (
 )  # fmt: skip
 _DOC_TYPE_MASK = 0x7F
 _FISCAL_MODE = const(3)  # the drive's life phase "fiscal mode" (30h byte 0)
+# drive.memory_used_pct: 3Dh is asked again after this many documents (or a shift's close),
+# never per receipt — the forecast fits a daily figure, and each exchange costs the drive's time
+MEMORY_EVERY = const(50)
 
 
 def will(root: str, serial: str) -> tuple:
@@ -99,7 +105,11 @@ class Agent:
         self._state_dirty = True
         self._st = None  # type: dict | None
         self._valid = None  # type: tuple | None  # (fn, "YYYY-MM-DD" | None) of 32h
+        self._memory = None  # type: tuple | None  # (fn, last_fd, pct) of 3Dh
         self._recovered = False
+        if getattr(register, "images", 0) is None:
+            # the `doc` event from the document just made, not 45h + a 46h per TLV
+            register.images = docimage.Images()
         client.on_message = self._on_message
         for kind in link.DOWN:
             client.subscribe(link.topic(root, serial, kind), 1)
@@ -137,6 +147,26 @@ class Agent:
                 return None  # asked again with the next state
         return self._valid[1]
 
+    def _memory_used(self, fn: str, phase: int, last_fd: int, shift_open: bool) -> int | None:
+        # The state schema's drive.memory_used_pct: the archive's fill from 3Dh (documents
+        # left) and the last FD (the archive holds FD 1..last_fd), read once per drive, then
+        # again after MEMORY_EVERY documents, or with the shift closed once the drive has new
+        # documents (the shift's close report; outside a shift documents are few).
+        if phase != _FISCAL_MODE:
+            return None
+        m = self._memory
+        if m is not None and m[0] == fn:
+            if last_fd - m[1] < MEMORY_EVERY and (shift_open or last_fd == m[1]):
+                return m[2]
+        try:
+            left = self.reg.drive.free_resource()["archive_docs_left"]
+        except RegisterError:
+            return m[2] if m is not None and m[0] == fn else None  # asked again next state
+        total = last_fd + left
+        pct = min(100, (200 * last_fd + total) // (2 * total)) if total else 0
+        self._memory = (fn, last_fd, pct)
+        return pct
+
     def publish_state(self) -> None:
         """The reported shadow (link.STATE)."""
         st = self._drive_status()
@@ -153,6 +183,9 @@ class Agent:
         expires = self._expires(fn, st["phase"])
         if expires is not None:
             drive["expires"] = expires
+        used = self._memory_used(fn, st["phase"], st["last_fd"], bool(shift["open"]))
+        if used is not None:
+            drive["memory_used_pct"] = used
         ofd = rs.get("ofd")
         if isinstance(ofd, dict) and "unsent" in ofd:
             drive["unsent"] = ofd["unsent"] or 0
@@ -177,25 +210,51 @@ class Agent:
         self._state_dirty = False
 
     def _document(self, fd: int) -> dict | None:
+        # From the image the register kept of a document it has just made (docimage.py),
+        # once the archive agreed with the first image of its type; else, and for gap
+        # refills and documents from before a start, from the drive's archive (40h, 45h/46h).
+        images = self.reg.images
+        img = images.take(fd) if images is not None else None
+        if img is not None and img.fn != self.outbox.fn:
+            img = None
+        if img is not None and images.trusted(img):
+            images.used += 1
+            return self._event(fd, img.fp, img.doc_type, img.at, img.tlv, img)
+        out = self._archived(fd)
+        if img is not None and images.verdict.get(img.doc_type) is None:
+            mine = self._event(fd, img.fp, img.doc_type, img.at, img.tlv, img)
+            images.check(img, mine == out)
+        return out
+
+    def _archived(self, fd: int) -> dict | None:
         drive = self.reg.drive
         found = drive.find_document(fd)
         rec = found["record"]
         if rec is None:
             return None
         doc = drive.read_document(fd)
+        return self._event(fd, rec["fp"], found["document_type"], rec["date_time"], doc["tlv"], rec)
+
+    def _event(self, fd: int, fp: int, doc_type: int, at: tuple, tlv: bytes, rec: "Any") -> dict:
         out = {
             "fn": self.outbox.fn,
             "fd": fd,
-            "fs": str(rec["fp"]),
-            "type": found["document_type"] & _DOC_TYPE_MASK,
-            "at": unix_from_local(rec["date_time"], drive.utc_offset_min),
-            "tlv": binascii.b2a_base64(doc["tlv"]).decode().strip(),
+            "fs": str(fp),
+            "type": doc_type & _DOC_TYPE_MASK,
+            "at": unix_from_local(at, self.reg.drive.utc_offset_min),
+            "tlv": binascii.b2a_base64(tlv).decode().strip(),
         }
-        if "shift_number" in rec:
-            out["shift"] = rec["shift_number"]
-        if "operation" in rec:
-            out["operation"] = rec["operation"]
-            out["total"] = rec["total_kop"]
+        if isinstance(rec, dict):
+            if "shift_number" in rec:
+                out["shift"] = rec["shift_number"]
+            if "operation" in rec:
+                out["operation"] = rec["operation"]
+                out["total"] = rec["total_kop"]
+        elif rec.doc_type == 2 or rec.doc_type == 5:
+            out["shift"] = rec.shift
+        elif rec.operation is not None:
+            out["operation"] = rec.operation
+            out["total"] = rec.total
         return out
 
     def publish_documents(self) -> int:
@@ -442,8 +501,12 @@ class Agent:
                 self._ofd_event(ev)
             if out.get("shift_documents") or out.get("settled"):
                 self._state_dirty = True
-            if events or out.get("shift_documents") or out.get("settled") or out.get("errors"):
+            if out.get("shift_documents") or out.get("settled") or out.get("errors"):
                 self._st = None  # the drive may have changed (its last FD, its warnings)
+            elif events and (self._st is None or self._st["warnings"]):
+                # an OFD delivery changes no 30h field but the warnings, and only clears one
+                # (the OFD's answer overdue): with none set, the cached status still holds
+                self._st = None
         if not self.client.connected:
             return
         try:

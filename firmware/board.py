@@ -269,9 +269,12 @@ def build(
     ofd = None
     if ident.get("ofd"):
         ofd_host, ofd_port = _host_port(ident["ofd"])
+        # linger_s: the connection is kept 10 s after the last document, so a register selling
+        # every few seconds does not reconnect (and 21h up/down) per receipt (firmware/ofd.py)
         ofd = OfdClient(
-            drive, net.connector(), ofd_host, ofd_port, clock, utc_offset_min=drive.utc_offset_min
-        )
+            drive, net.connector(), ofd_host, ofd_port, clock,
+            utc_offset_min=drive.utc_offset_min, linger_s=10.0,
+        )  # fmt: skip
     profile = None
     raw = storage.read(PROFILE)
     if raw:

@@ -372,6 +372,10 @@ class FiscalDrive:
         self._data = bytearray(MAX_DATA)  # 07h: TLVs streamed here, one frame's worth
         self._data_mv = memoryview(self._data)
         self._begun: tuple | None = None  # (begin code, at) of the last «Начать …» with a time
+        # the TLVs of 07h/B7h frames the drive accepted, appended here while not None (the
+        # register's document image, firmware/docimage.py); dropped (None) past capture_limit
+        self.capture = None  # type: bytearray | None
+        self.capture_limit = 4096
 
     # ---- link ----------------------------------------------------------------------------
 
@@ -755,12 +759,22 @@ class FiscalDrive:
 
     def _send_chunk(self, code: int, head: int, chunk: memoryview) -> None:
         if head < 0:
-            self._call_empty(code, chunk)
+            self._put(code, chunk, 0)
             return
         n = len(chunk)
         self._data[0] = head
         self._data_mv[1 : n + 1] = chunk
-        self._call_empty(code, self._data_mv[: n + 1])
+        self._put(code, self._data_mv[: n + 1], 1)
+
+    def _put(self, code: int, frame: memoryview, first: int) -> None:
+        # One 07h/B7h frame; once accepted, its TLVs (after B7h's extra code) are captured.
+        self._call_empty(code, frame)
+        cap = self.capture
+        if cap is not None:
+            if len(cap) + len(frame) - first > self.capture_limit:
+                self.capture = None
+            else:
+                cap.extend(frame[first:])
 
     def _send_fields(self, fields: "Iterable[tuple]", code: int = 0x07, head: int = -1) -> int:
         # Fields streamed through the frame buffer; with `head` (B7h) byte 0 is that byte.
@@ -777,7 +791,7 @@ class FiscalDrive:
             except BufferFullError:
                 if pos == first:
                     raise TlvError("field over %d bytes" % (MAX_DATA - first), (f[0],), -1)
-                self._call_empty(code, self._data_mv[:pos])
+                self._put(code, self._data_mv[:pos], first)
                 total += pos - first
                 pos = first
                 try:
@@ -786,7 +800,7 @@ class FiscalDrive:
                     raise TlvError("field over %d bytes" % (MAX_DATA - first), (f[0],), -1)
             pos = end
         if pos > first:
-            self._call_empty(code, self._data_mv[:pos])
+            self._put(code, self._data_mv[:pos], first)
             total += pos - first
         return total
 

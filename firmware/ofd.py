@@ -11,7 +11,15 @@
 #   5.      read the 30-byte answer header + its body (the OFD's receipt container)
 #   6. 26h  pass the receipt to the drive: it checks the ФПО and marks the document delivered
 #   7.      20h again: while documents remain, back to 3 on the same connection
-#   8. 21h(0) and close the connection
+#   8. 21h(0) and close the connection; with linger_s, only after that long without a new
+#      document (the drive keeps "transport up" meanwhile, §4.3 step 5 allows it): a register
+#      selling a receipt every few seconds saves per document the TCP connect and close on
+#      both ends, 21h(1), 21h(0) and the opening 20h. The OFD may close a kept connection
+#      (its idle timeout): the first message on it failing before any answer is not counted
+#      as a failure; the client hangs up and goes again on a new connection at once.
+#
+# Several documents in one message are not possible: the drive gives one container at a
+# time (22h reads the oldest unconfirmed one) and waits for its receipt (26h) first.
 #
 # The session header (§4.1) is built here with struct; it equals protocol/ofd.py
 # SessionHeader.build byte for byte (tests/firmware/test_ofd_client.py proves it). Like real
@@ -212,7 +220,8 @@ class OfdClient:
     for the answer; idle_poll_s: the 20h poll period when idle (§4.3: at most 60 s);
     backoff_s / backoff_max_s: the first and the longest wait after failures (doubling);
     block: 23h block size; flags / p_version: the session header's (§4.1); utc_offset_min:
-    the register's local time (the drive's dates); on_event: called with each event dict.
+    the register's local time (the drive's dates); on_event: called with each event dict;
+    linger_s: how long the connection is kept after the last document (0: hang up at once).
     """
 
     def __init__(
@@ -235,6 +244,7 @@ class OfdClient:
         utc_offset_min: int = 180,
         max_events: int = 64,
         on_event: "Callable[[dict], object] | None" = None,
+        linger_s: float = 0.0,
     ) -> None:
         if backoff_s <= 0 or backoff_max_s < backoff_s or receipt_timeout_s <= 0:
             raise UsageError("backoff and receipt timeout must be positive, max >= first")
@@ -259,6 +269,7 @@ class OfdClient:
         self.utc_offset_min = utc_offset_min
         self.max_events = max_events
         self.on_event = on_event
+        self.linger_s = linger_s
         # counters for status() and the fleet
         self.delivered = 0  # documents the OFD confirmed with code 0
         self.rejected = 0  # documents the OFD answered with another code (14: ФЛК)
@@ -275,6 +286,8 @@ class OfdClient:
         self._next_at = clock.monotonic()
         self._conn: "Connection | None" = None
         self._transport = False  # 21h(1) sent
+        self._linger_until = 0.0  # a kept connection is closed at this monotonic time
+        self._reused = False  # the message in flight went on a kept connection, no answer yet
         self._fd = -1
         self._doc_type = -1
         self._sent_at = 0.0
@@ -302,10 +315,16 @@ class OfdClient:
                 return 0.0
             return self._wait()
         except OfdError as e:
+            if self._stale():
+                return 0.0
             self._fail(e)
         except DriveError as e:
+            if self._stale():  # e.g. the drive restarted meanwhile: its transport is down
+                return 0.0
             self._fail(e)
         except OSError as e:  # the network: refused, reset, unreachable, DNS
+            if self._stale():
+                return 0.0
             self._fail(OfdError("network: %s" % (e,)))
         except RegisterError:
             self._hang_up(False)  # the drive link failed: do not talk to it again now
@@ -321,6 +340,8 @@ class OfdClient:
             return False
         self.host = host
         self.port = port
+        if self._state == _IDLE and self._conn is not None:
+            self._hang_up(True)  # a kept connection is to the old endpoint
         if self._state == _BACKOFF:
             self.failures = 0
             self._state = _IDLE
@@ -377,11 +398,21 @@ class OfdClient:
         return st
 
     def _begin(self) -> float:
-        # Poll 20h; with documents waiting, connect and tell the drive (21h(1)).
+        # Poll 20h; with documents waiting, connect and tell the drive (21h(1)), or go on on
+        # the kept connection; with none, close a kept connection whose time is up.
         if not self._read_status()["message_count"]:
+            now = self.clock.monotonic()
+            if self._conn is not None and now >= self._linger_until:
+                self._hang_up(True)
             self._state = _IDLE
-            self._next_at = self.clock.monotonic() + self.idle_poll_s
-            return self.idle_poll_s
+            self._next_at = now + self.idle_poll_s
+            if self._conn is not None:
+                self._next_at = min(self._next_at, self._linger_until)
+            return self._next_at - now
+        if self._conn is not None:
+            self._reused = True
+            self._state = _SEND
+            return 0.0
         if self.fn_number is None:
             self.fn_number = self.drive.fn_number()  # 31h
         self.attempts += 1
@@ -427,6 +458,7 @@ class OfdClient:
             return self.poll_s
         if n == 0:
             raise OfdError("the OFD closed the connection before answering (FD %d)" % self._fd)
+        self._reused = False  # it answers: whatever fails now is the OFD's
         self._got += n
         if self._got < len(rx):
             return 0.0
@@ -487,8 +519,25 @@ class OfdClient:
 
     def _done(self) -> None:
         self._state = _IDLE
-        self._next_at = self.clock.monotonic() + self.idle_poll_s
+        now = self.clock.monotonic()
+        self._next_at = now + self.idle_poll_s
+        if self.linger_s > 0 and self._conn is not None:
+            self._linger_until = now + self.linger_s
+            self._next_at = min(self._next_at, self._linger_until)
+            return
         self._hang_up(True)
+
+    def _stale(self) -> bool:
+        # The first message on a kept connection failed before any answer: the OFD closed
+        # it meanwhile (its idle timeout), or the drive restarted and forgot 21h(1). Not a
+        # failure: a new connection, and 21h(1), at once.
+        if not self._reused:
+            return False
+        self._reused = False
+        self._hang_up(True)
+        self._state = _IDLE
+        self._next_at = self.clock.monotonic()
+        return True
 
     def _fail(self, e: Exception) -> None:
         # The state is set first: if 21h(0) then fails on the drive link, that error
@@ -502,6 +551,7 @@ class OfdClient:
     def _hang_up(self, tell_drive: bool) -> None:
         conn = self._conn
         self._conn = None
+        self._reused = False
         if conn is not None:
             try:
                 conn.close()

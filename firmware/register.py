@@ -57,6 +57,7 @@
 #
 # MicroPython subset: no typing, dataclasses or datetime at run time; results are dicts.
 from firmware import counters as ctr
+from firmware import docimage
 from firmware.clock import local_fields, unix_from_local
 from firmware.compat import const
 from firmware.crc16 import crc16
@@ -503,6 +504,10 @@ class Register:
         self._totals_tlv = bool(s["shift_totals"])
         self._recovered = False
         self._identity: list | None = None  # [(1018, INN), (1037, RNM)] for receipts
+        # firmware/docimage.py Images: the archive image of each receipt and shift opening
+        # made, for the agent's `doc` event (None: not kept; the agent turns it on)
+        self.images = None  # type: docimage.Images | None
+        self._sent = None  # type: bytearray | None  # the last document's 07h/B7h TLVs
 
     # ---- time (DESIGN decision 6) ---------------------------------------------------------
 
@@ -1139,6 +1144,10 @@ class Register:
             seen = []
             made, at = self._receipt_document(rid, norm, seen)
         shift = self.counters.shift
+        number = made.get("receipt_number")
+        if number is not None:
+            extra = [(1038, shift), (1042, number), (1054, op), (1020, total)]
+            self._image(doc_type, made, at, extra, shift, op, total)
         self._journal_made(
             rid, doc_type, made["fd"], made["fp"], shift, made.get("receipt_number") or 0
         )
@@ -1305,18 +1314,50 @@ class Register:
         if rid is not None:
             self.journal.begun(rid, doc_type, st["last_fd"])
             self._begun_rid = rid
+        drive = self.drive
+        self._sent = None
+        capture = self.images is not None and doc_type in docimage.KINDS
+        if capture:
+            drive.capture = bytearray()
         try:
-            begin()
-            if callable(data):
-                data()
-            elif data is not None:
-                self.drive.send_data(data)
-        except RegisterError:
-            self._cancel_quietly()
-            raise
-        made: dict = make()
+            try:
+                begin()
+                if callable(data):
+                    data()
+                elif data is not None:
+                    drive.send_data(data)
+            except RegisterError:
+                self._cancel_quietly()
+                raise
+            made: dict = make()
+            if capture and not made.get("recovered"):
+                self._sent = drive.capture  # None: over the driver's capture_limit
+        finally:
+            if capture:
+                drive.capture = None
         self._made(doc_type, made["fd"], at)
         return made
+
+    def _image(
+        self,
+        doc_type: int,
+        made: dict,
+        at: tuple,
+        extra: list,
+        shift: int,
+        operation: int | None = None,
+        total: int | None = None,
+    ) -> None:
+        # The `doc` event's image of the document just made (firmware/docimage.py).
+        data = self._sent
+        self._sent = None
+        if data is None or self.images is None or not self.fn:
+            return
+        fd = made["fd"]
+        fp = made["fp"]
+        raw = docimage.build(doc_type, self.fn, fd, fp, at, extra, bytes(data))
+        img = docimage.Image(doc_type, self.fn, fd, fp, at, raw, shift, operation, total)
+        self.images.add(img)
 
     def _ready(self, phases: bytes = _FISCAL) -> dict:
         # Before any document: no request left unknown, the drive in the right phase.
@@ -1396,6 +1437,8 @@ class Register:
         if made["fd"] > c.last_fd + 1:
             self._replay(c.last_fd + 1, made["fd"] - 1)
         c.start(self.fn, made["shift_number"], made["fd"], local_seconds(at))
+        number = made["shift_number"]
+        self._image(DOC_OPEN_SHIFT, made, at, [(1038, number)], number)
         self._save_counters()
         return {
             "kind": "open_shift",
@@ -1769,16 +1812,15 @@ class Register:
         ofd = self.ofd
         if ofd is not None:
             run = getattr(ofd, "run_once", None) or getattr(ofd, "step", None)
-            used = getattr(self.drive, "calls", None)
             try:
                 out["ofd"] = run() if run is not None else None
             except RegisterError as x:
-                out["errors"].append("ofd: %s" % (x,))
-            if used is None or used != self.drive.calls:
-                # the OFD exchange used the drive: its 30h may have changed. A step that only
-                # waited keeps the cache (most rounds: 3.5 k status reads a 530-document
-                # profiled bench run came from here, docs/benchmarks.md)
                 self._st = None
+                out["errors"].append("ofd: %s" % (x,))
+            # The cache stays otherwise: the exchange (20h-26h) changes nothing the runtime
+            # reads from 30h (phase 3, the shift, the last FD and time, an open document);
+            # the warnings it may change are the agent's, read afresh after an OFD event.
+            # (Dropping it after each exchange step cost 3-4 30h a receipt, docs/benchmarks.md)
             events = getattr(ofd, "events", None)
             if events is not None:
                 out["ofd_events"] = events()  # delivered / rejected documents, for the fleet

@@ -39,6 +39,7 @@ from fleet.core.errors import install_error_handlers
 from fleet.core.migrate import upgrade
 from fleet.dashboard import pages as dashboard_pages
 from fleet.delivery import pages as delivery_pages
+from fleet.delivery.providers import callback as delivery_dlr
 from fleet.delivery.runner import start_delivery_thread
 from fleet.deps import AppState
 from fleet.drives import api as drives_api
@@ -229,5 +230,6 @@ def create_app(
     app.include_router(adreceipts_pages.router)
     app.include_router(delivery_pages.router)
     app.include_router(delivery_pages.public_router)
+    app.include_router(delivery_dlr.router)
     app.include_router(compliance_pages.router)
     return app

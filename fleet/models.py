@@ -23,6 +23,7 @@ from fleet.console.models import Alarm, AlarmWatch, ConsoleCommand, DeadRegister
 from fleet.contract.models import OfferAcceptance
 from fleet.dashboard.models import DashboardLayout
 from fleet.delivery.models import DeliveryAttempt
+from fleet.delivery.providers.reports import DeliveryReport
 from fleet.documents.models import FiscalDocument, ReceiptContent
 from fleet.drives.models import (
     Drive,
@@ -97,6 +98,7 @@ __all__ = [
     "DeadLetter",
     "DeadRegister",
     "DeliveryAttempt",
+    "DeliveryReport",
     "DesiredState",
     "DeviceShadow",
     "Drive",

@@ -353,11 +353,14 @@ def register_run(
 def fleet_serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="processes serving the port (PostgreSQL; docs/receipts.md)")
+    ] = 1,
 ) -> None:
     """Run the API and the cabinet (settings from the environment: DATABASE_URL, FLEET_*)."""
     from fleet.serve import serve
 
-    serve(host, port)
+    serve(host, port, workers=workers)
 
 
 @fleet_app.command("ingest")
@@ -506,9 +509,17 @@ def sim_acquiring(
 
 @app.command("sign")
 def sign(
-    path: Annotated[Path, typer.Argument(help="the file to sign (the application's bytes)")],
-    key: Annotated[Path, typer.Option(help="the signer's private key (test CA format)")],
-    cert: Annotated[Path, typer.Option(help="the signer's certificate (DER)")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="the file to sign (the application's bytes); with --revoke-in: "
+            "the certificate to revoke"
+        ),
+    ],
+    key: Annotated[
+        Path | None, typer.Option(help="the signer's private key (test CA format)")
+    ] = None,
+    cert: Annotated[Path | None, typer.Option(help="the signer's certificate (DER)")] = None,
     out: Annotated[Path | None, typer.Option(help="where the .sig goes (default PATH.sig)")] = None,
     make_test_ca: Annotated[
         Path | None,
@@ -517,6 +528,22 @@ def sign(
     inn: Annotated[str, typer.Option(help="with --make-test-ca: the organisation's ИНН")] = "",
     ogrn: Annotated[str, typer.Option(help="with --make-test-ca: its ОГРН")] = "",
     name: Annotated[str, typer.Option(help="with --make-test-ca: its name")] = "ООО «Тест»",
+    ocsp_url: Annotated[
+        str, typer.Option(help="with --make-test-ca: the OCSP responder the certificate names")
+    ] = "",
+    crl_url: Annotated[
+        str, typer.Option(help="with --make-test-ca: the CRL the certificate names")
+    ] = "",
+    revoke_in: Annotated[
+        Path | None,
+        typer.Option(
+            help="instead: revoke the certificate PATH in this test CA dir "
+            "(revoked.json, what `oblako sim ca --dir` answers from)"
+        ),
+    ] = None,
+    reason: Annotated[
+        int | None, typer.Option(help="with --revoke-in: the CRLReason code (1: key compromise)")
+    ] = None,
 ) -> None:
     """A detached GOST CMS signature (КЭП) with a test key, for the demo and tests."""
     from protocol.errors import KepError
@@ -524,11 +551,24 @@ def sign(
     if make_test_ca is not None:
         from oblako.sign import make_test_ca as make_ca
 
-        paths = make_ca(make_test_ca, inn, ogrn, name)
+        paths = make_ca(
+            make_test_ca, inn, ogrn, name, ocsp_url=ocsp_url or None, crl_url=crl_url or None
+        )
         typer.echo("\n".join(f"{k}: {v}" for k, v in paths.items()))
+        return
+    if revoke_in is not None:
+        from oblako.sign import revoke
+
+        try:
+            serial = revoke(revoke_in, path, reason)
+        except (KepError, OSError, ValueError) as e:
+            _fail(str(e))
+        typer.echo(f"{path}: сертификат {serial:x} отозван")
         return
     from oblako.sign import sign_file
 
+    if key is None or cert is None:
+        _fail("для подписи нужны --key и --cert")
     try:
         der = sign_file(path, key, cert)
     except (KepError, OSError, ValueError) as e:
@@ -536,6 +576,32 @@ def sign(
     target = out or path.with_name(path.name + ".sig")
     target.write_bytes(der)
     typer.echo(f"{target}: подпись {len(der)} байт")
+
+
+@sim_app.command("ca")
+def sim_ca(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8400,
+    dir: Annotated[
+        Path | None,
+        typer.Option(help="the test CA dir whose revoked.json is answered from (oblako sign)"),
+    ] = None,
+    delegated: Annotated[
+        bool, typer.Option(help="sign answers with a delegated OCSP responder certificate")
+    ] = False,
+    next_update: Annotated[float, typer.Option(help="seconds an answer stays valid")] = 600.0,
+) -> None:
+    """Run the test CA's OCSP responder (POST /ocsp) and CRL (GET /crl)."""
+    from oblako.sign import REVOKED_FILE
+    from simulator.ca import run_ca
+
+    run_ca(
+        host,
+        port,
+        store=dir / REVOKED_FILE if dir is not None else None,
+        delegated=delegated,
+        next_update_s=next_update,
+    )
 
 
 @sim_app.command("fns")
@@ -563,6 +629,25 @@ def sim_edo(
     from simulator.edo import run_edo
 
     run_edo(host, port, sign_after_s=sign_after)
+
+
+@sim_app.command("smsc")
+def sim_smsc(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8400,
+    delay: Annotated[float, typer.Option(help="seconds before a message is delivered")] = 2.0,
+    callback: Annotated[
+        str | None, typer.Option(help="delivery-report URL (/api/delivery/dlr/smsc/<token>)")
+    ] = None,
+    login: Annotated[str, typer.Option(help="the account's login")] = "oblako",
+    password: Annotated[str, typer.Option(help="the account's password")] = "smsc-test-password",
+) -> None:
+    """Run the simulated SMS and messenger gateway (SMSC.ru's HTTP API; reports to --callback)."""
+    from simulator.channels.smsc import SmscState, run_smsc
+
+    run_smsc(
+        host, port, SmscState(login=login, password=password, delay_s=delay, callback_url=callback)
+    )
 
 
 @app.command("demo")
@@ -810,6 +895,12 @@ def bench_receipts(
     register_processes: Annotated[
         int, typer.Option(help="child processes for the registers (0: threads of the fleet's)")
     ] = 2,
+    api_processes: Annotated[
+        int,
+        typer.Option(
+            help="child processes serving the API on one port (0: a thread of the fleet's)"
+        ),
+    ] = 2,
 ) -> None:
     """Receipts end to end (API → register → drive → ingest → OFD): rate, latency, CPU/hop."""
     import tempfile
@@ -840,6 +931,7 @@ def bench_receipts(
                 database_url=database_url or None,
                 mqtt_url=mqtt_url or None,
                 database_name=name,
+                api_processes=api_processes if database_url else 0,  # SQLite: one writer
             ) as stack:
                 try:
                     account = prepare(
@@ -1089,7 +1181,7 @@ def bench_delivery(
         int, typer.Option(help="worker processes (and as many bare SMTP senders)")
     ] = 2,
     sinks: Annotated[int, typer.Option(help="SMTP sink processes on one port")] = 2,
-    loops: Annotated[int, typer.Option(help="passes in flight in each worker process")] = 2,
+    loops: Annotated[int, typer.Option(help="passes in flight in each worker process")] = 1,
 ) -> None:
     """E-receipts through the cascade to an SMTP sink: p99 to first attempt < 5 s at 200/s,
     throughput ≥ 70 % of bare SMTP (issue 10)."""

@@ -332,6 +332,7 @@ class BenchService:
         self.registers = len(account.register_ids)
         self.broker_pid = _broker_pid(stack)
         self.register_pids = list(stack.register_pids)
+        self.api_pids = list(stack.api_pids)
         self._rng = random.Random(1)
 
     def body(self, external_id: str) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 An MQTT broker (the embedded amqtt one, or Mosquitto at `MQTT_URL` under a unique topic root),
 the fleet's database (a SQLite file under var/demo, or a fresh `oblako_demo` database on the
-PostgreSQL server of `DATABASE_URL`), a simulated OFD, a simulated tax service, the fleet app
+PostgreSQL server of `DATABASE_URL`), a simulated OFD, a simulated tax service, the test CA's
+OCSP responder (the cabinet checks signers' certificates with it), the fleet app
 (cabinet, console, API, jobs) under uvicorn, the fleet's ingest, and simulated registers: a
 simulated drive each, served on TCP, and the register runtime (`run_mqtt`, the board's code)
 on it. Everything runs in threads of one process so Ctrl-C stops it all.
@@ -26,6 +27,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -38,6 +40,7 @@ from fleet.receipts.runner import run_receipts
 from oblako.register_mqtt import run_mqtt
 from protocol.kep.testca import TestCa
 from simulator.broker import EmbeddedBroker, free_port
+from simulator.ca import CaServer, OcspResponder
 from simulator.clock import SystemClock
 from simulator.edo.app import EdoFaults, EdoState
 from simulator.edo.app import create_app as create_edo
@@ -55,6 +58,7 @@ __all__ = [
 ]
 
 MODEL = "Облако-Ф"
+DEMO_DLR_TOKEN = "demo-dlr-token"  # the demo SMSC simulator's delivery-report URL
 FIRMWARE = "1.0.0"
 DEMO_DB = "oblako_demo"
 
@@ -112,10 +116,22 @@ class _Uvicorn:
     """A uvicorn server in a thread, stopped by `stop()`."""
 
     def __init__(self, app: FastAPI, host: str, port: int, name: str) -> None:
+        # Bound here, not by uvicorn later: port 0 takes a free port with no window in which
+        # another process could take it (a port found free and bound later raced in tests).
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.sock.bind((host, port))
+        except OSError as e:
+            self.sock.close()
+            raise StartError(f"{name}: порт {host}:{port} занят ({e.strerror})") from e
+        self.port: int = self.sock.getsockname()[1]
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+            uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="on")
         )
-        self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, name=name, daemon=True
+        )
         self.name = name
 
     def start(self, timeout: float = 30.0) -> None:
@@ -129,6 +145,7 @@ class _Uvicorn:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(15)
+        self.sock.close()
 
 
 @dataclass
@@ -158,9 +175,14 @@ class DemoStack:
         mqtt_url: str | None = None,
         host: str = "127.0.0.1",
         database_name: str = DEMO_DB,
+        api_processes: int = 0,
     ) -> None:
         self.base = base
         self.database_name = database_name
+        # >0: the app also in that many child processes sharing the served port
+        # (oblako/api_pool.py); this process's app (jobs) then listens on a port of its own
+        self.api_processes = api_processes
+        self.api_pids: list[int] = []
         self.host = host
         self.count = registers
         self.wanted_port = port
@@ -179,6 +201,7 @@ class DemoStack:
         self.app: FastAPI | None = None
         self.ofd_address: tuple[str, int] = ("", 0)
         self.edo_url = ""
+        self.ocsp_url = ""
 
     # -- start ------------------------------------------------------------------------------
 
@@ -203,6 +226,7 @@ class DemoStack:
         self._start_broker()
         self._start_ofd()
         fns_url = self._start_fns()
+        self.ocsp_url = self._start_ca()
         self.edo_url = self._start_edo()
         self._start_fleet(db_url, fns_url)
 
@@ -225,26 +249,38 @@ class DemoStack:
 
     def _start_fns(self) -> str:
         app = create_fns([self.ca.cert], [MODEL], {MODEL: [FIRMWARE]})
-        port = free_port(self.host)
-        server = _Uvicorn(app, self.host, port, "ФНС (симулятор)")
+        server = _Uvicorn(app, self.host, 0, "ФНС (симулятор)")
         server.start()
         self._stops.append(server.stop)
-        return f"http://{self.host}:{port}"
+        return f"http://{self.host}:{server.port}"
+
+    def _start_ca(self) -> str:
+        """The test CA's OCSP responder: the cabinet checks every signer's certificate with it
+        (FLEET_KEP_OCSP_URL); `oblako sign --revoke-in <base>/kep CERT` revokes one."""
+        store = self.base / "kep" / "revoked.json"
+        store.parent.mkdir(parents=True, exist_ok=True)
+        store.unlink(missing_ok=True)  # the demo starts anew, its revocations too
+        server = CaServer(OcspResponder(ca=self.ca, store=store, next_update_s=60.0), self.host)
+        server.start()
+        self._stops.append(server.stop)
+        return server.ocsp_url
 
     def _start_edo(self) -> str:
         """The EDO operator simulator (docs/integrations.md): «Настройки → ЭДО» connects to it
         and the monthly УПД go through it, signed by the recipient after 5 s."""
         app = create_edo(EdoState(faults=EdoFaults(sign_after_s=5.0)))
-        port = free_port(self.host)
-        server = _Uvicorn(app, self.host, port, "ЭДО (симулятор оператора)")
+        server = _Uvicorn(app, self.host, 0, "ЭДО (симулятор оператора)")
         server.start()
         self._stops.append(server.stop)
-        return f"http://{self.host}:{port}"
+        return f"http://{self.host}:{server.port}"
 
     def _start_fleet(self, db_url: str, fns_url: str) -> None:
         assert self.engine is not None
         port = preferred_port(self.host, self.wanted_port)
         self.url = f"http://{self.host}:{port}"
+        shared = port
+        if self.api_processes > 0:
+            port = 0  # this process's app on any free port; `shared` is the pool's
         ca_file = self.base / "kep-ca.cer"
         ca_file.write_bytes(self.ca.cert)
         settings = Settings(
@@ -253,8 +289,10 @@ class DemoStack:
             fns_url=fns_url,
             edo_url=self.edo_url,
             kep_trusted_roots=str(ca_file),
+            kep_ocsp_url=self.ocsp_url,
             job_poll_s=2.0,
-            run_delivery=False,  # the demo's delivery worker uses the channel simulator
+            run_delivery=False,  # the demo's delivery worker uses the channel simulators
+            delivery_smsc_dlr_token=SecretStr(DEMO_DLR_TOKEN),  # the SMSC simulator reports
             argon2_time_cost=2,
             argon2_memory_kib=19456,
         )
@@ -263,6 +301,55 @@ class DemoStack:
         server = _Uvicorn(self.app, self.host, port, "Облако (кабинет и API)")
         server.start()
         self._stops.append(server.stop)
+        if self.api_processes > 0:
+            self._start_api_pool(shared, settings)
+
+    def _start_api_pool(self, port: int, settings: Settings) -> None:
+        """The app in `api_processes` children on one listening socket (oblako/api_pool.py):
+        no jobs, no migrations, no receipts worker there (this process runs those)."""
+        from oblako.api_pool import settings_spec
+
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, port))
+        sock.listen(2048)
+        sock.set_inheritable(True)
+        spec = {
+            "fd": sock.fileno(),
+            "settings": settings_spec(
+                settings, run_jobs=False, migrate_on_start=False, mqtt_url=None
+            ),
+        }
+        procs: list[subprocess.Popen[str]] = []
+
+        def stop() -> None:
+            for proc in procs:
+                with contextlib.suppress(OSError):
+                    if proc.stdin is not None:
+                        proc.stdin.close()  # EOF: it stops serving
+            for proc in procs:
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            sock.close()
+
+        self._stops.append(stop)
+        for _ in range(self.api_processes):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "oblako.api_pool"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                pass_fds=(sock.fileno(),),
+            )
+            procs.append(proc)
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(json.dumps(spec) + "\n")
+            proc.stdin.flush()
+            if proc.stdout.readline().strip() != "ready":
+                raise StartError("Процесс API парка не запустился")
+            self.api_pids.append(proc.pid)
 
     def start_ingest(self) -> None:
         """The fleet's ingest (one worker; the embedded broker has no shared subscriptions)."""
@@ -311,20 +398,40 @@ class DemoStack:
         self._receipts = (stop, thread)
 
     def start_delivery(self) -> None:
-        """E-receipts to buyers (fleet/delivery) through the channel simulator: every channel
-        accepts and reports delivery after 2 s."""
+        """E-receipts to buyers (fleet/delivery): e-mail through the in-process channel
+        simulator, SMS and VK/OK through the SMSC adapter to the HTTP gateway simulator, which
+        posts its delivery reports (after 2 s) back to the fleet's endpoint."""
         from bench.delivery_sim import SimProvider
+        from fleet.delivery.cascade import Provider
         from fleet.delivery.channels import Channel
+        from fleet.delivery.providers.reports import StoredReports
+        from fleet.delivery.providers.smsc import SmscProvider
         from fleet.delivery.worker import DeliveryWorker
         from simulator.channels import FakeChannels
+        from simulator.channels.smsc import SmscState
+        from simulator.channels.smsc import create_app as create_smsc
 
         assert self.engine is not None
         clock = SystemClock()
-        sim = SimProvider(FakeChannels(now=clock.wall, delay_s=2.0))
-        channels = (Channel.EMAIL, Channel.SMS, Channel.VK, Channel.OK)
-        worker = DeliveryWorker(
-            self.engine, clock, {c: sim for c in channels}, self.url, self.settings.secret_key
+        gateway = SmscState(callback_url=f"{self.url}/api/delivery/dlr/smsc/{DEMO_DLR_TOKEN}")
+        server = _Uvicorn(create_smsc(gateway), self.host, 0, "SMSC (симулятор SMS)")
+        server.start()
+        self._stops.append(server.stop)
+        smsc = SmscProvider(
+            f"http://{self.host}:{server.port}",
+            gateway.login,
+            gateway.password,
+            sender="Oblako",
+            reports=StoredReports(self.engine),
         )
+        sim = SimProvider(FakeChannels(now=clock.wall, delay_s=2.0))
+        providers: dict[Channel, Provider] = {
+            Channel.EMAIL: sim,
+            Channel.SMS: smsc,
+            Channel.VK: smsc,
+            Channel.OK: smsc,
+        }
+        worker = DeliveryWorker(self.engine, clock, providers, self.url, self.settings.secret_key)
         stop = threading.Event()
 
         def loop() -> None:
@@ -339,6 +446,7 @@ class DemoStack:
             stop.set()
             thread.join(15)
             worker.close()
+            smsc.close()
 
         self._stops.append(halt)
 

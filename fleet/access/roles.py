@@ -27,6 +27,7 @@ from fleet.access.exceptions import (
 from fleet.access.models import ApiToken, RegisterFolder, Role, RoleFolder, RoleKind
 from fleet.access.permissions import CLIENT_PERMISSIONS, LABEL, OPERATOR_PERMISSIONS, Permission
 from fleet.access.principal import Principal
+from fleet.access.token_cache import token_cache
 from fleet.accounts.models import User
 from fleet.core.clock import Clock
 
@@ -366,6 +367,7 @@ def update_role(
         folder_ids=sorted(folders or ()),
     )
     session.commit()
+    token_cache.clear()  # its tokens act with the new permissions at once (fleet/access/tokens.py)
     return view_of(session, role)
 
 
@@ -400,6 +402,7 @@ def delete_role(session: Session, clock: Clock, *, principal: Principal, role_id
         name=role.name,
     )
     session.commit()
+    token_cache.clear()
 
 
 def folder_exists(session: Session, company_id: int, folder_id: int) -> RegisterFolder:

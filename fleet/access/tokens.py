@@ -28,6 +28,7 @@ from fleet.access.roles import (
     role_folder_ids,
     role_permissions,
 )
+from fleet.access.token_cache import token_cache
 from fleet.core.clock import Clock
 
 __all__ = [
@@ -142,26 +143,34 @@ def revoke_token(
         prefix=row.prefix,
     )
     session.commit()
+    token_cache.clear()  # refused at once in this process (others: within its TTL)
     return row
 
 
 def principal_for_api_token(session: Session, clock: Clock, secret: str) -> Principal:
-    """The principal of a live API token; unknown or revoked is `TokenRevokedError` (401)."""
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _hash(secret))).first()
+    """The principal of a live API token; unknown or revoked is `TokenRevokedError` (401).
+    A live token's principal is kept a few seconds (fleet/access/token_cache.py)."""
+    digest = _hash(secret)
+    now = clock.wall()
+    cached = token_cache.get(digest, now)
+    if cached is not None:
+        return cached
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
     if row is None or row.revoked_at is not None:
         raise TokenRevokedError("API-токен недействителен или отозван")
     role = session.get(Role, row.role_id)
     if role is None or role.company_id != row.company_id:
         raise TokenRevokedError("API-токен недействителен или отозван")
     assert row.id is not None and role.id is not None
-    now = clock.wall()
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY_S:
         row.last_used_at = now
         session.add(row)
         session.commit()
-    return Principal(
+    principal = Principal(
         company_id=row.company_id,
         permissions=role_permissions(role),
         token_id=row.id,
         folder_ids=role_folder_ids(session, role.id),
     )
+    token_cache.put(digest, now, principal)
+    return principal

@@ -14,8 +14,9 @@ from fleet import audit
 from fleet.adreceipts.exceptions import BadConsentError
 from fleet.adreceipts.models import AdConsent, ConsentSource
 from fleet.core.clock import Clock
+from fleet.core.phone import BadPhoneError, normalise_phone
 from fleet.delivery.exceptions import BadContactError
-from fleet.delivery.masking import contact_kind, mask, normalise_phone
+from fleet.delivery.masking import contact_kind, mask
 
 __all__ = ["contact_hash", "counts", "granted", "normalise", "record", "record_from_request"]
 
@@ -27,7 +28,7 @@ def normalise(contact: str) -> str:
         if contact_kind(contact) == "email":
             return contact.lower()
         return normalise_phone(contact)
-    except BadContactError as exc:
+    except (BadContactError, BadPhoneError) as exc:
         raise BadConsentError(
             "Контакт покупателя — e-mail или телефон, например buyer@example.ru или +79001234567",
             fields={"contact": "Укажите e-mail или телефон покупателя"},

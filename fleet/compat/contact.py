@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from fleet.core.phone import BadPhoneError, normalise_phone
+
 __all__ = ["buyer_contact"]
 
 
 def buyer_contact(email: Any, phone: Any) -> str | None:
-    """The e-mail if given, else the phone as +7XXXXXXXXXX (other digits kept as +<digits>)."""
+    """The e-mail if given, else the phone as +7XXXXXXXXXX (`fleet.core.phone`)."""
     if isinstance(email, str) and email:
         return email
     if isinstance(phone, str) and phone:
-        digits = "".join(ch for ch in phone if ch.isdigit())
-        if len(digits) == 10:
-            digits = "7" + digits
-        elif len(digits) == 11 and digits.startswith("8"):
-            digits = "7" + digits[1:]
-        return "+" + digits
+        try:
+            return normalise_phone(phone)
+        except BadPhoneError:  # kept as written: the receipt's checks refuse it by name
+            return phone.strip()
     return None

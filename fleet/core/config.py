@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_ACQUIRING_SECRET", "DEFAULT_SECRET", "Settings"]
@@ -70,6 +70,16 @@ class Settings(BaseSettings):
     #: seconds; older than the staleness limit, a signature is refused (status unknown)
     kep_crl_refresh_s: float = Field(default=3600.0, gt=0)
     kep_crl_stale_s: float = Field(default=86_400.0, gt=0)
+    #: revocation policy (fleet/registration/ocsp.py): OCSP first, the CRL as fallback; the
+    #: OCSP responder for every certificate instead of the one its AIA names; the request
+    #: timeout; the age limit of an answer without nextUpdate; whether answers must echo the
+    #: nonce; whether a certificate with no responder and no CRL at all is refused
+    kep_revocation: Literal["ocsp_then_crl", "ocsp", "crl"] = "ocsp_then_crl"
+    kep_ocsp_url: str = ""
+    kep_ocsp_timeout_s: float = Field(default=5.0, gt=0)
+    kep_ocsp_max_age_s: float = Field(default=3600.0, gt=0)
+    kep_ocsp_require_nonce: bool = True
+    kep_require_revocation: bool = True
     fns_url: str = "http://127.0.0.1:8200"
     #: EDO: the operator's gateway (`oblako sim edo` in development), Oblako's participant id.
     edo_url: str = "http://127.0.0.1:8300"
@@ -87,8 +97,7 @@ class Settings(BaseSettings):
     bank_corr_account: str = "30101810400000000999"
     #: E-receipts to buyers (fleet/delivery): the channels switched on (Viber is blocked in
     #: Russia since Dec 2024: add "viber" to enable it), the worker thread and its poll, and
-    #: an in-process loopback for SMS and messengers (development and the demo; no operator
-    #: adapters exist yet).
+    #: an in-process loopback for SMS and messengers (development; see delivery_*_provider).
     delivery_channels: str = "email,sms,vk,ok"
     run_delivery: bool = True
     delivery_poll_s: float = 0.5
@@ -98,6 +107,26 @@ class Settings(BaseSettings):
     #: listens on for the DSNs; unset: no bounce reading (e-mail counts after its window).
     delivery_bounce_domain: str | None = None
     delivery_bounce_listen: str | None = None
+    #: The e-receipt channel's relay as a URL, overriding smtp_host/port/starttls/username/
+    #: password for it: smtp://user:password@host:587?starttls=1 or smtps://user:password@host.
+    delivery_smtp_url: SecretStr | None = None
+    #: SMS and messengers (fleet/delivery/providers): each phone channel's provider — "smsc"
+    #: (an SMSC.ru gateway), "loopback" (accepts everything: development) or "" (the loopback
+    #: when delivery_loopback, else the channel is off).
+    delivery_sms_provider: Literal["", "loopback", "smsc"] = ""
+    delivery_vk_provider: Literal["", "loopback", "smsc"] = ""
+    delivery_ok_provider: Literal["", "loopback", "smsc"] = ""
+    delivery_viber_provider: Literal["", "loopback", "smsc"] = ""
+    #: the SMSC account: API address, login and password (or the API key alone with no login),
+    #: sender name; status.php polling while no delivery report came; and the last part of the
+    #: delivery-report URL set in the account (/api/delivery/dlr/smsc/<token>; unset: no URL).
+    delivery_smsc_url: str = "https://smsc.ru"
+    delivery_smsc_login: str | None = None
+    delivery_smsc_secret: SecretStr | None = None
+    delivery_smsc_sender: str | None = None
+    delivery_smsc_timeout_s: float = Field(default=5.0, gt=0)
+    delivery_smsc_poll: bool = True
+    delivery_smsc_dlr_token: SecretStr | None = None
     #: Advertising receipts: the price of one framed receipt (kopecks; tariffs carry none).
     ad_receipt_price_kop: int = Field(default=30, ge=0)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from fleet.delivery.channels import CHANNELS, Channel, DeliveredOn
 from fleet.delivery.masking import mask
@@ -38,7 +38,14 @@ class AttemptStatus(enum.StrEnum):
 
 
 class ProviderRefusedError(Exception):
-    """The provider refused the message outright (bad address, outage)."""
+    """The provider refused the message (bad address, outage).
+
+    ``retry_later``: a later try may cure it (an outage, a rate limit): the worker keeps the
+    attempt queued and sends it again with the same key within the channel's wait, after at
+    least ``retry_after_s`` when the provider said how long."""
+
+    retry_later: ClassVar[bool] = False
+    retry_after_s: float | None = None
 
 
 class Provider(Protocol):
@@ -136,14 +143,16 @@ class Cascade:
 
 def settle(channel: Channel, report: str, waited_s: float) -> tuple[AttemptStatus, str | None]:
     """A sent attempt's status from the provider's report and the time it has waited, by the
-    channel's rule of "delivered" (channels.py)."""
+    channel's rule of "delivered" (channels.py). A failure may carry the provider's words
+    after a colon (``failed:SMSC: статус 20 …``): they become the attempt's error."""
     policy = CHANNELS[channel]
-    if report in ("bounced", "failed"):
-        return AttemptStatus.FAILED, report
+    state, _, detail = report.partition(":")
+    if state in ("bounced", "failed"):
+        return AttemptStatus.FAILED, (detail.strip() or state)[:300]
     waited = waited_s >= policy.wait_s
     if (
         policy.delivered_on is DeliveredOn.ACCEPTED
-        or report == "delivered"
+        or state == "delivered"
         or (policy.delivered_on is DeliveredOn.BOUNCE_WINDOW and waited)
     ):
         return AttemptStatus.DELIVERED, None

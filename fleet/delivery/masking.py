@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from fleet.core import phone as core_phone
+from fleet.core.phone import BadPhoneError
 from fleet.delivery.exceptions import BadContactError
 
 __all__ = ["contact_kind", "mask", "normalise_phone"]
@@ -12,13 +14,13 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def normalise_phone(raw: str) -> str:
-    """+7XXXXXXXXXX from the usual Russian spellings; anything else is refused."""
-    digits = re.sub(r"[\s()\-]", "", raw)
-    if re.fullmatch(r"8\d{10}", digits):
-        digits = "+7" + digits[1:]
-    if not re.fullmatch(r"\+\d{11,15}", digits):
-        raise BadContactError("Телефон покупателя записан неверно", fields={"contact": "phone"})
-    return digits
+    """+7XXXXXXXXXX (`fleet.core.phone`); anything else is refused as a bad contact."""
+    try:
+        return core_phone.normalise_phone(raw)
+    except BadPhoneError:
+        raise BadContactError(
+            "Телефон покупателя записан неверно", fields={"contact": "phone"}
+        ) from None
 
 
 def contact_kind(contact: str) -> str:

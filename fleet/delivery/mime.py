@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from email.utils import formatdate
 from typing import Final
 
@@ -23,8 +24,10 @@ _BOUNDARY: Final = "=_oblako_alt"
 _WORD_BYTES: Final = 45  # 45 octets -> 60 base64 characters: an encoded word under 75 (2047 §2)
 
 
+@functools.lru_cache(maxsize=1024)
 def encode_header(value: str) -> str:
-    """``value`` as itself when ASCII, else RFC 2047 ``=?utf-8?b?…?=`` words, folded."""
+    """``value`` as itself when ASCII, else RFC 2047 ``=?utf-8?b?…?=`` words, folded (kept:
+    a subject names the company, so the same few recur letter after letter)."""
     value = " ".join(value.split())  # no CR/LF can reach a header
     if value.isascii():
         return value

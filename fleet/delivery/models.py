@@ -9,8 +9,10 @@ keep its masked form and a keyed hash (so an erasure request still finds the row
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from fleet.receipts.models import Receipt
 
 __all__ = ["Delivery", "DeliveryAttempt", "DeliveryPrefs", "DeliveryPrice", "DeliveryRoute"]
 
@@ -46,6 +48,9 @@ class DeliveryAttempt(SQLModel, table=True):
     # and what it said; one after the bounce window is kept here and changes nothing else
     bounced_at: float | None = None
     bounce: str | None = Field(default=None, max_length=300)
+    # sends the provider refused for now (an outage, a rate limit) while the attempt stayed
+    # queued within its channel's wait (migration 0039); ``error`` holds the last refusal
+    retries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Delivery(SQLModel, table=True):
@@ -123,3 +128,9 @@ class DeliveryPrice(SQLModel, table=True):
     tariff_code: str = Field(primary_key=True, max_length=32)
     channel: str = Field(primary_key=True, max_length=16)
     price_kop: int
+
+
+_RECEIPT: Table = Receipt.__table__  # type: ignore[attr-defined]
+#: The delivery worker finds newly fiscalised receipts by time (worker.py `_enqueue`, migration
+#: 0038): without it each pass read every fiscalised receipt ever made to find the new ones.
+Index("ix_receipt_fiscalised_at", _RECEIPT.c.fiscalised_at)

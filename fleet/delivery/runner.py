@@ -4,10 +4,10 @@ passes until stopped.
 The cascade needs a quick pass (the law wants the receipt sent at settlement, and the target is
 a first attempt within 5 s of fiscalisation), so it runs in its own thread on a short poll rather
 than in the job loop; every app worker may run one (claims are compare-and-set). E-mail goes
-to the SMTP relay when one is configured. SMS and the messengers have no operator adapters yet:
-`delivery_loopback` (development and the demo) gives them an in-process loopback that accepts
-every message, otherwise they are off. With ``delivery_bounce_listen`` the thread also serves the
-inbound SMTP endpoint that reads DSNs (bounces.py).
+to the SMTP relay when one is configured; SMS and the messengers to the provider each names
+(fleet/delivery/providers: an SMSC.ru gateway, or the in-process loopback for development).
+With ``delivery_bounce_listen`` the thread also serves the inbound SMTP endpoint that reads
+DSNs (bounces.py).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from fleet.core.config import Settings
 from fleet.delivery.bounces import BounceInbox
 from fleet.delivery.cascade import Provider
 from fleet.delivery.channels import Channel, enabled_channels
-from fleet.delivery.email import SmtpEmailProvider
 from fleet.delivery.message import Outgoing
+from fleet.delivery.providers import email_provider, phone_providers
 from fleet.delivery.worker import DeliveryWorker
 
 __all__ = [
@@ -67,28 +67,20 @@ class LoopbackChannels:
         return "delivered"
 
 
-def build_providers(settings: Settings) -> dict[Channel, Provider]:
-    """The configured channels with their providers (see the module for what exists)."""
+def build_providers(settings: Settings, engine: Engine | None = None) -> dict[Channel, Provider]:
+    """The configured channels with their providers (fleet/delivery/providers; ``engine``
+    reads the delivery reports gateways post back)."""
     channels = enabled_channels(
         [c.strip() for c in settings.delivery_channels.split(",") if c.strip()]
     )
     loop = LoopbackChannels()
+    phone = phone_providers(settings, engine, loop)
     out: dict[Channel, Provider] = {}
     for c in channels:
         if c is Channel.EMAIL:
-            out[c] = (
-                SmtpEmailProvider(
-                    settings.smtp_host,
-                    settings.smtp_port,
-                    sender=settings.mail_from,
-                    bounce_domain=settings.delivery_bounce_domain,
-                    bounce_secret=settings.secret_key,
-                )
-                if settings.smtp_host
-                else loop
-            )
-        elif settings.delivery_loopback:
-            out[c] = loop
+            out[c] = email_provider(settings) or loop
+        elif c in phone:
+            out[c] = phone[c]
     return out
 
 
@@ -114,7 +106,7 @@ def start_delivery_thread(
     worker = DeliveryWorker(
         engine,
         clock,
-        build_providers(settings),
+        build_providers(settings, engine),
         settings.base_url,
         settings.secret_key,
     )

@@ -1,22 +1,30 @@
 """The durable cascade: from a fiscalised receipt with a buyer's contact to a delivered message.
 
-Each pass (`DeliveryWorker.run_once`) does, in short transactions of its own:
+Each pass (`DeliveryWorker.run_once`) is two short transactions and the sends between:
 
-1. **enqueue** — receipts fiscalised (or confirmed) within ``catchup_s`` that name a buyer's
-   contact (tag 1008) and have no ``delivery`` row get one: the contact, its channel order (the
-   client's route for the register, the store or the company, else the default), a public-page
-   token. ``INSERT … ON CONFLICT DO NOTHING`` on the unique receipt id: two workers cannot
-   make two.
-2. **claim** — due deliveries are taken one by one by compare-and-set on ``version`` and pushed a
-   lease into the future; for each, the next channel's attempt is written QUEUED with the key
-   ``<delivery>:<round>:<channel>`` (unique), a paid channel debited first (short of money: the
-   attempt is SKIPPED with the reason and the next channel is taken). Committed *before* sending.
-3. **send / ask** — outside any transaction: the providers get the messages (with the key) and
+1. **claim** (one transaction) — *enqueue*: receipts fiscalised (or confirmed) lately (the last
+   ``lag_s``, all of ``catchup_s`` every ``rescan_s``) that name a buyer's contact (tag 1008)
+   and have no ``delivery`` row get one: the contact, its channel order (the client's route for
+   the register, the store or the company, else the default), a public-page token. ``INSERT …
+   ON CONFLICT DO NOTHING`` on the unique receipt id: two workers cannot make two, and the rows
+   this pass made are claimed at once (a lease ahead). *Due deliveries* are taken by one
+   compare-and-set on ``state``/``next_at`` and pushed a lease ahead. For each, the next
+   channel's attempt is written QUEUED with the key ``<delivery>:<round>:<channel>`` (unique),
+   a paid channel debited first (short of money: the attempt is SKIPPED with the reason and the
+   next channel is taken). Committed *before* sending.
+2. **send / ask** — outside any transaction: the providers get the messages (with the key) and
    are asked for reports on attempts already sent.
-4. **record** — the outcomes are written: SENT with the provider's id, FAILED with the error (a
-   refused paid message is refunded), DELIVERED by the channel's rule (cascade.settle).
+3. **record** — the outcomes are written: SENT with the provider's id, FAILED with the error (a
+   refused paid message is refunded), DELIVERED by the channel's rule (cascade.settle), the
+   gateways' kept reports read first (providers/reports.py: one that came after the provider
+   was asked is applied now). A send refused for now (``retry_later``: an outage, a rate
+   limit) keeps the attempt QUEUED and the delivery due again after a backoff, within the
+   channel's wait; the next claim re-sends it with the same key (`_later`).
 
-A crash between 2 and 4 leaves a QUEUED attempt. The next claim re-sends it with the same key
+Rows are written set-wise (PostgreSQL: ``unnest`` of arrays, ``= ANY``; SQLite: executemany,
+``json_each``): a pass of 500 receipts is a dozen statements, not thousands.
+
+A crash between 1 and 3 leaves a QUEUED attempt. The next claim re-sends it with the same key
 when the provider deduplicates keys (SMS gateways and the simulator do), else (SMTP cannot) it
 records the attempt FAILED as "interrupted" and goes on to the next channel: never twice on one
 channel within a round. A resend by the client starts a new round.
@@ -28,20 +36,32 @@ import dataclasses
 import functools
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
-from jinja2 import Environment
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from fleet.accounts.models import Company
@@ -52,11 +72,12 @@ from fleet.delivery import pricing
 from fleet.delivery.bounces import BounceOutcome, Dsn, record_dsn
 from fleet.delivery.cascade import AttemptStatus, Provider, ProviderRefusedError, settle
 from fleet.delivery.channels import CHANNELS, Channel, DeliveredOn
-from fleet.delivery.compose import PartView, ReceiptView, compose, templates
+from fleet.delivery.compose import PartView, ReceiptView, compose
 from fleet.delivery.exceptions import BadContactError
 from fleet.delivery.masking import contact_kind, mask, normalise_phone
 from fleet.delivery.message import DkimKey, Outgoing
 from fleet.delivery.models import Delivery, DeliveryAttempt, DeliveryPrefs
+from fleet.delivery.providers.reports import kept as reports_kept
 from fleet.delivery.routes import load_routes
 from fleet.receipts.models import Receipt, ReceiptPart, ReceiptStatus, RoutingProfile
 from fleet.registers.models import Register
@@ -73,6 +94,19 @@ _PART: Table = ReceiptPart.__table__  # type: ignore[attr-defined]
 INTERRUPTED: Final = "отправка прервана перезапуском: повтор по этому каналу не делается"
 NO_CHANNELS: Final = "нет включённых каналов для этого контакта"
 ALL_FAILED: Final = "ни один канал не доставил чек"
+
+
+@runtime_checkable
+class _SendsMany(Provider, Protocol):
+    """A provider that takes a batch in one call (SMTP: pipelined across letters)."""
+
+    def send_many(
+        self, items: Sequence[tuple[str, Outgoing, str]]
+    ) -> list[str | ProviderRefusedError]: ...
+
+
+def _run(task: Callable[[], None]) -> None:
+    task()
 
 
 class DeliveryState:
@@ -108,8 +142,53 @@ def _write_first(session: Session) -> None:
         )
 
 
-def _insert(engine_name: str) -> Any:
-    return pg_insert if engine_name == "postgresql" else sqlite_insert
+def _among(dialect: str, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values`` as one bound parameter: ``= ANY(array)`` on PostgreSQL, ``IN
+    (SELECT value FROM json_each(?))`` on SQLite. A 500-value ``IN`` list is 500 parameters for
+    SQLAlchemy to build and the server to parse, in every statement of every pass."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    each = func.json_each(bindparam(None, json.dumps(list(values)))).table_valued("value")
+    return column.in_(sa_select(each.c.value))
+
+
+def _unnest(table: Table, rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> Any:
+    """``rows`` as a derived table of ``names`` (typed as ``table``'s columns) for one
+    set-based statement on PostgreSQL: one JSON parameter read by ``json_to_recordset``.
+    psycopg's executemany costs tens of µs of Python a row, and its dump of a list parameter
+    (``unnest`` of arrays, as before) is Python per element: ~60 µs a receipt in a profile;
+    ``json.dumps`` is C."""
+    payload = json.dumps([{n: r[n] for n in names} for r in rows], ensure_ascii=False)
+    recordset = func.json_to_recordset(cast(bindparam(None, payload, type_=Text), JSON))
+    columns = [column(n, table.c[n].type) for n in names]
+    return recordset.table_valued(*columns).render_derived(with_types=True)
+
+
+_DUE_COLUMNS: Final = (
+    _DELIVERY.c.id,
+    _DELIVERY.c.company_id,
+    _DELIVERY.c.receipt_id,
+    _DELIVERY.c.register_id,
+    _DELIVERY.c.contact,
+    _DELIVERY.c.masked,
+    _DELIVERY.c["order"],
+    _DELIVERY.c.token,
+    _DELIVERY.c.round,
+    _DELIVERY.c.position,
+)
+_PART_COLUMNS: Final = (
+    _PART.c.receipt_id,
+    _PART.c.part_no,
+    _PART.c.store_id,
+    _PART.c.register_id,
+    _PART.c.fn_number,
+    _PART.c.fd_number,
+    _PART.c.fiscal_sign,
+    _PART.c.shift_number,
+    _PART.c.receipt_number,
+    _PART.c.document_time,
+    _PART.c.qr,
+)
 
 
 @dataclass(slots=True)
@@ -145,7 +224,8 @@ class _Work:
     message: Outgoing | Callable[[], Outgoing] | None
     provider_id: str | None = None
     sent_at: float | None = None
-    outcome: str | None = None  # the report, or "refused:<error>"
+    outcome: str | None = None  # the report, "refused:<error>", or "retry:<error>" (for now)
+    retry_after_s: float | None = None  # how long a rate-limiting provider asked to wait
 
     def outgoing(self) -> Outgoing | None:
         """The message to send, rendered now if it was left to the sending thread."""
@@ -159,11 +239,11 @@ class _Plan:
     """The claim's writes, made in bulk at its end: new attempts, moved positions, ends."""
 
     attempts: list[dict[str, Any]] = field(default_factory=list)
-    positions: list[dict[str, Any]] = field(default_factory=list)
+    positions: dict[int, list[int]] = field(default_factory=dict)  # position -> deliveries
     ends: list[dict[str, Any]] = field(default_factory=list)
 
     def moved(self, d: _Due) -> None:
-        self.positions.append({"b_id": d.id, "b_position": d.position})
+        self.positions.setdefault(d.position, []).append(d.id)
 
     def finish(self, d: _Due, state: str, reason: str | None, now: float) -> None:
         self.ends.append(
@@ -178,14 +258,21 @@ class _Plan:
 
     def write(self, session: Session) -> None:
         conn = session.connection()
-        if self.attempts:
+        dialect = conn.dialect.name
+        if self.attempts and dialect == "postgresql":
+            names = list(self.attempts[0])
+            rows = _unnest(_ATTEMPT, self.attempts, names)
+            conn.execute(
+                insert(_ATTEMPT).from_select(names, sa_select(*(rows.c[n] for n in names)))
+            )
+        elif self.attempts:
             conn.execute(insert(_ATTEMPT), self.attempts)
-        if self.positions:
+        # nearly every delivery moves to the same position (0 -> 1): one statement per value
+        for position, ids in self.positions.items():
             conn.execute(
                 update(_DELIVERY)
-                .where(_DELIVERY.c.id == bindparam("b_id"))
-                .values(position=bindparam("b_position")),
-                self.positions,
+                .where(_among(dialect, _DELIVERY.c.id, ids))
+                .values(position=position)
             )
         if self.ends:
             conn.execute(
@@ -212,10 +299,21 @@ class DeliveryWorker:
     secret: str
     batch: int = 500
     poll_s: float = 5.0  # how soon an undecided attempt is asked again
+    # a send refused for now (outage, rate limit) is tried again after retry_s, doubling up to
+    # retry_max_s (or the provider's Retry-After), until its channel's wait is spent
+    retry_s: float = 5.0
+    retry_max_s: float = 60.0
     lease_s: float = 60.0  # a claimed delivery is not due for others meanwhile
     catchup_s: float = 6 * 3600.0  # receipts fiscalised longer ago are not sent any more
-    concurrency: int = 8  # sends in flight at once (the relay's round trips overlap)
-    env: Environment = field(default_factory=templates)
+    # sends in flight at once (the relay's round trips overlap); a batching provider's
+    # letters go in this many chunks, one per kept connection (1: in the pass's thread)
+    concurrency: int = 8
+    # a pass reads the receipts fiscalised in the last ``lag_s`` (ix_receipt_fiscalised_at; the
+    # allowance for a slow commit or another host's clock), and all of ``catchup_s`` every
+    # ``rescan_s``: reading the whole window each pass cost more than the letters
+    lag_s: float = 10.0
+    rescan_s: float = 60.0
+    _rescanned_at: float = float("-inf")
     _pool: ThreadPoolExecutor | None = None
 
     def close(self) -> None:
@@ -232,185 +330,277 @@ class DeliveryWorker:
     # --- the pass ---------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """One pass: enqueue, then step due deliveries; returns the rows changed."""
-        changed = self.enqueue()
-        changed += self.step()
-        return changed
+        """One pass: claim (new receipts and due deliveries, one transaction), send, record;
+        returns the rows changed."""
+        made, work = self.claim()
+        if work:
+            self._send(work)
+            self._record(work)
+        return made + len(work)
 
-    def enqueue(self) -> int:
-        """Make a delivery for each newly fiscalised receipt with a buyer's contact."""
-        now = self.clock.wall()
-        contact_col = col(Receipt.body)["buyer_contact"].as_string()
-        with Session(self.engine) as session:
-            _write_first(session)
-            rows = session.exec(
-                select(Receipt.id, Receipt.company_id, contact_col, Receipt.fiscalised_at)
-                .outerjoin(Delivery, col(Delivery.receipt_id) == col(Receipt.id))
-                .where(
-                    col(Receipt.status).in_(
-                        [ReceiptStatus.FISCALISED.value, ReceiptStatus.CONFIRMED.value]
-                    ),
-                    col(Receipt.fiscalised_at) >= now - self.catchup_s,
-                    col(Delivery.id).is_(None),
-                    contact_col.is_not(None),
-                )
-                .limit(self.batch)
-            ).all()
-            if not rows:
-                return 0
-            ids = [int(r[0]) for r in rows if r[0] is not None]
-            first: dict[int, Any] = {
-                p.receipt_id: p
-                for p in session.connection().execute(
-                    sa_select(_PART.c.receipt_id, _PART.c.store_id, _PART.c.register_id).where(
-                        _PART.c.receipt_id.in_(ids), _PART.c.part_no == 1
-                    )
-                )
-            }
-            routes = load_routes(session, [int(r[1]) for r in rows])
-            values: list[dict[str, Any]] = []
-            for rid, cid, contact, fiscalised_at in rows:
-                part = first.get(rid or 0)
-                store_id = part.store_id if part else None
-                register_id = part.register_id if part else None
-                row: dict[str, Any] = {
-                    "company_id": cid,
-                    "receipt_id": rid,
-                    "store_id": store_id,
-                    "register_id": register_id,
-                    "token": secrets.token_urlsafe(32),
-                    "round": 1,
-                    "position": 0,
-                    "version": 0,
-                    "next_at": now,
-                    "fiscalised_at": fiscalised_at or now,
-                    "created_at": now,
-                    "updated_at": now,
-                    "reason": None,
-                }
-                try:
-                    kind = contact_kind(str(contact))
-                    norm = normalise_contact(str(contact))
-                    order = routes[int(cid)].order_for(kind, store_id, register_id, self.enabled)
-                    row |= {
-                        "contact": norm,
-                        "contact_kind": kind,
-                        "contact_hash": contact_hash(self.secret, norm),
-                        "masked": mask(norm),
-                        "order": [c.value for c in order],
-                        "state": DeliveryState.ACTIVE if order else DeliveryState.FAILED,
-                        "reason": None if order else NO_CHANNELS,
-                    }
-                except BadContactError as exc:
-                    row |= {
-                        "contact": None,
-                        "contact_kind": "unknown",
-                        "contact_hash": hashlib.sha256(str(contact).encode()).hexdigest(),
-                        "masked": "—",
-                        "order": [],
-                        "state": DeliveryState.FAILED,
-                        "reason": exc.message if hasattr(exc, "message") else str(exc),
-                    }
-                values.append(row)
-            stmt: Insert = _insert(self.engine.dialect.name)(_DELIVERY)
-            session.connection().execute(stmt.on_conflict_do_nothing(), values)  # type: ignore[attr-defined]
-            session.commit()
-            return len(values)
-
-    def step(self) -> int:
-        """Advance every due delivery by one move; returns how many moved."""
-        work = self._claim()
-        if not work:
-            return 0
-        if self.concurrency > 1 and len(work) > 1:
-            if self._pool is None:  # kept: its threads keep their relay connections open
-                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="delivery")
-            list(self._pool.map(self._call, work))
-        else:
-            for w in work:
-                self._call(w)
-        self._record(work)
-        return len(work)
-
-    # --- 2. claim ---------------------------------------------------------------------------
-
-    def _claim(self) -> list[_Work]:
+    def claim(self) -> tuple[int, list[_Work]]:
+        """Steps 1 and 2 in one transaction: each newly fiscalised receipt with a buyer's
+        contact gets its delivery and, claimed at once, its first attempt QUEUED; due
+        deliveries are claimed and stepped. Returns the deliveries made and the work to send
+        (committed, so every attempt is recorded before its send)."""
         now = self.clock.wall()
         with Session(self.engine, expire_on_commit=False) as session:
             _write_first(session)
-            # PostgreSQL: rows another worker is claiming are skipped, not waited for and then
-            # lost by the compare-and-set (SQLite has one writer and renders no FOR UPDATE)
-            due_ids = session.exec(
-                select(Delivery.id)
-                .where(Delivery.state == DeliveryState.ACTIVE, col(Delivery.next_at) <= now)
-                .order_by(col(Delivery.next_at))
-                .limit(self.batch)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if not due_ids:
-                return []
-            # One compare-and-set for the batch: a row another worker took meanwhile no longer
-            # matches (PostgreSQL re-checks the WHERE after the other's commit; SQLite has one
-            # writer), and RETURNING says which rows are ours.
-            won = {
-                int(i)
-                for (i,) in session.connection().execute(
-                    update(_DELIVERY)
-                    .where(
-                        _DELIVERY.c.id.in_(list(due_ids)),
-                        _DELIVERY.c.state == DeliveryState.ACTIVE,
-                        _DELIVERY.c.next_at <= now,
-                    )
-                    .values(
-                        version=_DELIVERY.c.version + 1,
-                        next_at=now + self.lease_s,
-                        updated_at=now,
-                    )
-                    .returning(_DELIVERY.c.id)
-                )
-            }
-            if not won:
-                session.commit()
-                return []
-            c = _DELIVERY.c
-            due = [
-                _Due(**r._mapping)
-                for r in session.connection().execute(
-                    sa_select(
-                        c.id,
-                        c.company_id,
-                        c.receipt_id,
-                        c.register_id,
-                        c.contact,
-                        c.masked,
-                        c["order"],
-                        c.token,
-                        c.round,
-                        c.position,
-                    ).where(c.id.in_(won))
-                )
-            ]
-            attempts: dict[int, list[DeliveryAttempt]] = {i: [] for i in won}
-            for a in session.exec(
-                select(DeliveryAttempt)
-                .where(col(DeliveryAttempt.delivery_id).in_(won))
-                .order_by(col(DeliveryAttempt.id))
-            ):
-                if a.delivery_id is not None:
-                    attempts[a.delivery_id].append(a)
-            ctx = _Context(session, self, due)
+            made, fresh, receipts, parts = self._enqueue(session, now)
+            due, attempts = self._claim_due(session, now)
+            ctx = _Context(session, self, [*fresh, *due], receipts, parts)
             plan = _Plan()
             out: list[_Work] = []
+            for d in fresh:  # nothing tried yet
+                w = self._plan(session, ctx, plan, d, [], now)
+                if w is not None:
+                    out.append(w)
             for d in due:
                 current = [
-                    a for a in attempts[d.id] if (a.key or "").startswith(f"{d.id}:{d.round}:")
+                    a
+                    for a in attempts.get(d.id, [])
+                    if (a.key or "").startswith(f"{d.id}:{d.round}:")
                 ]
                 w = self._plan(session, ctx, plan, d, current, now)
                 if w is not None:
                     out.append(w)
             plan.write(session)
             session.commit()
-        return out
+        return made, out
+
+    def _enqueue(
+        self, session: Session, now: float
+    ) -> tuple[int, list[_Due], dict[int, Any], dict[int, list[Any]]]:
+        """Make a delivery for each newly fiscalised receipt with a buyer's contact, claimed by
+        this pass (``next_at`` a lease ahead). Returns how many were made, the active ones, and
+        the receipts' and parts' rows read (the letters need them)."""
+        conn = session.connection()
+        dialect = conn.dialect.name
+        contact_col = _RECEIPT.c.body["buyer_contact"].as_string()
+        rescan = now - self._rescanned_at >= self.rescan_s
+        since = now - (self.catchup_s if rescan else min(self.lag_s, self.catchup_s))
+        rows = conn.execute(
+            sa_select(
+                _RECEIPT.c.id,
+                _RECEIPT.c.company_id,
+                contact_col,
+                _RECEIPT.c.fiscalised_at,
+                _RECEIPT.c.body,
+                _RECEIPT.c.total,
+            )
+            .outerjoin(_DELIVERY, _DELIVERY.c.receipt_id == _RECEIPT.c.id)
+            .where(
+                _RECEIPT.c.status.in_(
+                    [ReceiptStatus.FISCALISED.value, ReceiptStatus.CONFIRMED.value]
+                ),
+                _RECEIPT.c.fiscalised_at >= since,
+                _DELIVERY.c.id.is_(None),
+                contact_col.is_not(None),
+            )
+            .limit(self.batch)
+        ).all()
+        if rescan and len(rows) < self.batch:  # the whole window read: none left behind
+            self._rescanned_at = now
+        if not rows:
+            return 0, [], {}, {}
+        receipts: dict[int, Any] = {int(r[0]): r for r in rows}
+        parts: dict[int, list[Any]] = {}
+        for p in conn.execute(
+            sa_select(*_PART_COLUMNS)
+            .where(_among(dialect, _PART.c.receipt_id, list(receipts)))
+            .order_by(_PART.c.receipt_id, _PART.c.part_no)
+        ):
+            parts.setdefault(p.receipt_id, []).append(p)
+        routes = load_routes(session, list({int(r[1]) for r in rows}))
+        enabled = self.enabled
+        values: list[dict[str, Any]] = []
+        for rid, cid, contact, fiscalised_at, _body, _total in rows:
+            first = next((p for p in parts.get(rid, []) if p.part_no == 1), None)
+            store_id = first.store_id if first else None
+            register_id = first.register_id if first else None
+            row: dict[str, Any] = {
+                "company_id": cid,
+                "receipt_id": rid,
+                "store_id": store_id,
+                "register_id": register_id,
+                "token": secrets.token_urlsafe(32),
+                "round": 1,
+                "position": 0,
+                "version": 1,  # claimed by this pass: the lease below
+                "next_at": now + self.lease_s,
+                "fiscalised_at": fiscalised_at or now,
+                "created_at": now,
+                "updated_at": now,
+                "reason": None,
+            }
+            try:
+                kind = contact_kind(str(contact))
+                norm = normalise_contact(str(contact))
+                order = routes[int(cid)].order_for(kind, store_id, register_id, enabled)
+                row |= {
+                    "contact": norm,
+                    "contact_kind": kind,
+                    "contact_hash": contact_hash(self.secret, norm),
+                    "masked": mask(norm),
+                    "order": [c.value for c in order],
+                    "state": DeliveryState.ACTIVE if order else DeliveryState.FAILED,
+                    "reason": None if order else NO_CHANNELS,
+                }
+            except BadContactError as exc:
+                row |= {
+                    "contact": None,
+                    "contact_kind": "unknown",
+                    "contact_hash": hashlib.sha256(str(contact).encode()).hexdigest(),
+                    "masked": "—",
+                    "order": [],
+                    "state": DeliveryState.FAILED,
+                    "reason": exc.message if hasattr(exc, "message") else str(exc),
+                }
+            values.append(row)
+        # ON CONFLICT DO NOTHING on the unique receipt: a row another worker made meanwhile is
+        # not ours, so it is not claimed here. Ours are found by their tokens (an executemany
+        # with RETURNING becomes one 7000-parameter statement that psycopg parses every time).
+        if dialect == "postgresql":
+            names = list(values[0])
+            new = _unnest(_DELIVERY, values, names)
+            conn.execute(
+                pg_insert(_DELIVERY)
+                .from_select(names, sa_select(*(new.c[n] for n in names)))
+                .on_conflict_do_nothing()
+            )
+        else:
+            conn.execute(sqlite_insert(_DELIVERY).on_conflict_do_nothing(), values)
+        made = {
+            int(r.receipt_id): int(r.id)
+            for r in conn.execute(
+                sa_select(_DELIVERY.c.id, _DELIVERY.c.receipt_id).where(
+                    _among(dialect, _DELIVERY.c.token, [v["token"] for v in values])
+                )
+            )
+        }
+        fresh = [
+            _Due(
+                id=made[v["receipt_id"]],
+                company_id=v["company_id"],
+                receipt_id=v["receipt_id"],
+                register_id=v["register_id"],
+                contact=v["contact"],
+                masked=v["masked"],
+                order=v["order"],
+                token=v["token"],
+                round=1,
+                position=0,
+            )
+            for v in values
+            if v["receipt_id"] in made and v["state"] == DeliveryState.ACTIVE
+        ]
+        return len(made), fresh, receipts, parts
+
+    def _claim_due(
+        self, session: Session, now: float
+    ) -> tuple[list[_Due], dict[int, list[DeliveryAttempt]]]:
+        """Take the deliveries due now (a lease ahead) and read their attempts."""
+        conn = session.connection()
+        dialect = conn.dialect.name
+        # PostgreSQL: rows another worker is claiming are skipped, not waited for and then
+        # lost by the compare-and-set (SQLite has one writer and renders no FOR UPDATE)
+        due_ids = [
+            int(i)
+            for (i,) in conn.execute(
+                sa_select(_DELIVERY.c.id)
+                .where(_DELIVERY.c.state == DeliveryState.ACTIVE, _DELIVERY.c.next_at <= now)
+                .order_by(_DELIVERY.c.next_at)
+                .limit(self.batch)
+                .with_for_update(skip_locked=True)
+            )
+        ]
+        if not due_ids:
+            return [], {}
+        # One compare-and-set for the batch: a row another worker took meanwhile no longer
+        # matches (PostgreSQL re-checks the WHERE after the other's commit; SQLite has one
+        # writer), and RETURNING gives the rows that are ours.
+        due = [
+            _Due(**r._mapping)
+            for r in conn.execute(
+                update(_DELIVERY)
+                .where(
+                    _among(dialect, _DELIVERY.c.id, due_ids),
+                    _DELIVERY.c.state == DeliveryState.ACTIVE,
+                    _DELIVERY.c.next_at <= now,
+                )
+                .values(
+                    version=_DELIVERY.c.version + 1,
+                    next_at=now + self.lease_s,
+                    updated_at=now,
+                )
+                .returning(*_DUE_COLUMNS)
+            )
+        ]
+        attempts: dict[int, list[DeliveryAttempt]] = {}
+        if due:
+            for a in session.exec(
+                select(DeliveryAttempt)
+                .where(_among(dialect, _ATTEMPT.c.delivery_id, [d.id for d in due]))
+                .order_by(col(DeliveryAttempt.id))
+            ):
+                if a.delivery_id is not None:
+                    attempts.setdefault(a.delivery_id, []).append(a)
+        return due, attempts
+
+    def _send(self, work: Sequence[_Work]) -> None:
+        """Step 3, outside any transaction. Messages for a provider that takes several at
+        once (`send_many`: SMTP pipelined across letters) go in at most ``concurrency``
+        chunks, one per kept connection; the rest one call each. With one task it runs in
+        this thread: handing letters to a pool cost more CPU (GIL hand-offs) than it saved."""
+        batching = {c: p for c, p in self.providers.items() if isinstance(p, _SendsMany)}
+        many: dict[Channel, list[_Work]] = {}
+        tasks: list[Callable[[], None]] = []
+        for w in work:
+            if w.message is not None and w.contact is not None and w.channel in batching:
+                many.setdefault(w.channel, []).append(w)
+            else:
+                tasks.append(functools.partial(self._call, w))
+        for channel, ws in many.items():
+            n = max(1, min(self.concurrency, len(ws)))
+            tasks += [
+                functools.partial(self._call_many, batching[channel], channel, ws[i::n])
+                for i in range(n)
+            ]
+        if self.concurrency > 1 and len(tasks) > 1:
+            if self._pool is None:  # kept: its threads keep their relay connections open
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="delivery")
+            list(self._pool.map(_run, tasks))
+        else:
+            for task in tasks:
+                task()
+
+    def _call_many(self, provider: _SendsMany, channel: Channel, work: Sequence[_Work]) -> None:
+        """``work``'s messages in one `send_many` call, then each asked for its report."""
+        items: list[tuple[str, Outgoing, str]] = []
+        ready: list[_Work] = []
+        for w in work:
+            try:
+                items.append((w.contact or "", w.outgoing() or Outgoing(""), w.key))
+                ready.append(w)
+            except Exception as exc:  # one letter's bug must not stop the others
+                log.exception("delivery message for %s failed", w.key)
+                w.outcome = f"refused:{type(exc).__name__}"
+        try:
+            results = provider.send_many(items)
+        except Exception as exc:  # a provider's bug must not stop the other receipts
+            log.exception("delivery provider %s failed", channel.value)
+            results = [ProviderRefusedError(type(exc).__name__)] * len(ready)
+        sent_at = self.clock.wall()
+        for w, result in zip(ready, results, strict=True):
+            if isinstance(result, ProviderRefusedError):
+                w.outcome = f"refused:{result}"
+                continue
+            w.provider_id, w.sent_at = result, sent_at
+            try:
+                w.outcome = provider.report(result)
+            except Exception:  # no news from the provider: the wait decides
+                log.warning("no report from %s for %s", channel.value, result)
+                w.outcome = "accepted"
 
     def _plan(
         self,
@@ -510,7 +700,8 @@ class DeliveryWorker:
                 w.sent_at = self.clock.wall()
                 w.outcome = "accepted"
             except ProviderRefusedError as exc:
-                w.outcome = f"refused:{exc}"
+                w.outcome = f"{'retry' if exc.retry_later else 'refused'}:{exc}"
+                w.retry_after_s = exc.retry_after_s
             except Exception as exc:  # a provider's bug must not stop the other receipts
                 log.exception("delivery provider %s failed", w.channel.value)
                 w.outcome = f"refused:{type(exc).__name__}"
@@ -536,24 +727,34 @@ class DeliveryWorker:
             current = {
                 r.key: r
                 for r in conn.execute(
-                    select(
-                        _ATTEMPT.c.key, _ATTEMPT.c.status, _ATTEMPT.c.error, _ATTEMPT.c.sent_at
-                    ).where(_ATTEMPT.c.key.in_([w.key for w in work]))
+                    sa_select(
+                        _ATTEMPT.c.key,
+                        _ATTEMPT.c.status,
+                        _ATTEMPT.c.error,
+                        _ATTEMPT.c.sent_at,
+                        _ATTEMPT.c.at,
+                        _ATTEMPT.c.retries,
+                    ).where(_among(conn.dialect.name, _ATTEMPT.c.key, [w.key for w in work]))
                 )
             }
-            first = {
-                r.id: r.first_attempt_at
-                for r in conn.execute(
-                    select(_DELIVERY.c.id, _DELIVERY.c.first_attempt_at).where(
-                        _DELIVERY.c.id.in_([w.delivery_id for w in work])
-                    )
-                )
-            }
+            # the gateways' kept reports are the source (a report that came after the provider
+            # was asked, before this commit, is applied now: reports.py locks against it);
+            # e-mail has none
+            reports = reports_kept(
+                conn,
+                [
+                    w.provider_id
+                    for w in work
+                    if w.provider_id is not None
+                    and CHANNELS[w.channel].delivered_on is not DeliveredOn.BOUNCE_WINDOW
+                    and not (w.outcome or "").startswith(("refused:", "retry:"))
+                ],
+            )
             attempts: list[dict[str, Any]] = []
             deliveries: list[dict[str, Any]] = []
             for w in work:
                 a = current.get(w.key)
-                if a is None or w.delivery_id not in first:
+                if a is None:
                     continue
                 row = {
                     "b_key": w.key,
@@ -562,28 +763,29 @@ class DeliveryWorker:
                     "b_provider_id": w.provider_id,
                     "b_sent_at": a.sent_at,
                     "b_settled_at": None,
+                    "b_retries": a.retries,
                 }
                 drow = {
                     "b_id": w.delivery_id,
                     "b_state": DeliveryState.ACTIVE,
                     "b_next_at": now,
-                    "b_first": first[w.delivery_id],
+                    "b_first": None,  # kept unless this is the first send (coalesce)
                     "b_updated_at": now,
                 }
-                outcome = w.outcome or "accepted"
-                if outcome.startswith("refused:"):
+                outcome = reports.get(w.provider_id or "") or w.outcome or "accepted"
+                if outcome.startswith("retry:") and self._later(w, a, row, drow, outcome, now):
+                    pass  # still queued: the same key is sent again later
+                elif outcome.startswith(("refused:", "retry:")):
                     row |= {
                         "b_status": AttemptStatus.FAILED.value,
-                        "b_error": outcome.removeprefix("refused:")[:300],
+                        "b_error": _refusal(outcome, a.retries)[:300],
                         "b_settled_at": now,
                     }
                     pricing.refund(session, self.clock, w.company_id, w.price, w.key)
                 else:
                     if a.status == AttemptStatus.QUEUED:
                         row["b_status"] = AttemptStatus.SENT.value
-                        row["b_sent_at"] = w.sent_at or now
-                        if drow["b_first"] is None:
-                            drow["b_first"] = row["b_sent_at"]
+                        row["b_sent_at"] = drow["b_first"] = w.sent_at or now
                     sent_at = row["b_sent_at"] or now
                     if a.status == AttemptStatus.FAILED:  # a bounce recorded meanwhile
                         status, error = AttemptStatus.FAILED, a.error
@@ -606,7 +808,51 @@ class DeliveryWorker:
                             drow["b_state"] = DeliveryState.DELIVERED
                 attempts.append(row)
                 deliveries.append(drow)
-            if attempts:
+            if attempts and conn.dialect.name == "postgresql":
+                a_rows = _unnest(
+                    _ATTEMPT,
+                    [{k.removeprefix("b_"): v for k, v in r.items()} for r in attempts],
+                    ["key", "status", "error", "provider_id", "sent_at", "settled_at", "retries"],
+                )
+                conn.execute(
+                    update(_ATTEMPT)
+                    .where(_ATTEMPT.c.key == a_rows.c.key)
+                    .values(
+                        status=a_rows.c.status,
+                        error=a_rows.c.error,
+                        provider_id=a_rows.c.provider_id,
+                        sent_at=a_rows.c.sent_at,
+                        settled_at=a_rows.c.settled_at,
+                        retries=a_rows.c.retries,
+                    )
+                )
+                d_rows = _unnest(
+                    _DELIVERY,
+                    [
+                        {
+                            "id": r["b_id"],
+                            "state": r["b_state"],
+                            "next_at": r["b_next_at"],
+                            "first_attempt_at": r["b_first"],
+                            "updated_at": r["b_updated_at"],
+                        }
+                        for r in deliveries
+                    ],
+                    ["id", "state", "next_at", "first_attempt_at", "updated_at"],
+                )
+                conn.execute(
+                    update(_DELIVERY)
+                    .where(_DELIVERY.c.id == d_rows.c.id)
+                    .values(
+                        state=d_rows.c.state,
+                        next_at=d_rows.c.next_at,
+                        first_attempt_at=func.coalesce(
+                            _DELIVERY.c.first_attempt_at, d_rows.c.first_attempt_at
+                        ),
+                        updated_at=d_rows.c.updated_at,
+                    )
+                )
+            elif attempts:
                 conn.execute(
                     update(_ATTEMPT)
                     .where(_ATTEMPT.c.key == bindparam("b_key"))
@@ -616,6 +862,7 @@ class DeliveryWorker:
                         provider_id=bindparam("b_provider_id"),
                         sent_at=bindparam("b_sent_at"),
                         settled_at=bindparam("b_settled_at"),
+                        retries=bindparam("b_retries"),
                     ),
                     attempts,
                 )
@@ -625,47 +872,86 @@ class DeliveryWorker:
                     .values(
                         state=bindparam("b_state"),
                         next_at=bindparam("b_next_at"),
-                        first_attempt_at=bindparam("b_first"),
+                        first_attempt_at=func.coalesce(
+                            _DELIVERY.c.first_attempt_at, bindparam("b_first")
+                        ),
                         updated_at=bindparam("b_updated_at"),
                     ),
                     deliveries,
                 )
             session.commit()
 
+    def _later(
+        self,
+        w: _Work,
+        a: Any,
+        row: dict[str, Any],
+        drow: dict[str, Any],
+        outcome: str,
+        now: float,
+    ) -> bool:
+        """A send refused for now (an outage, a rate limit) after the provider's own retries:
+        keep the attempt queued, its retries and last error on the row, and make the delivery
+        due again after a backoff, at the latest when its channel's wait (from the attempt's
+        ``at``) ends. The same key goes again: an idempotent provider sends nothing twice. False
+        (the attempt fails, the cascade moves on) when the wait is spent or the provider cannot
+        be asked twice."""
+        provider = self.providers.get(w.channel)
+        if a.status != AttemptStatus.QUEUED or not getattr(provider, "idempotent", False):
+            return False
+        end = a.at + CHANNELS[w.channel].wait_s
+        if now >= end:
+            return False
+        pause = min(self.retry_s * 2 ** min(a.retries, 20), self.retry_max_s)
+        pause = max(pause, w.retry_after_s or 0.0)
+        row["b_error"] = outcome.removeprefix("retry:")[:300]
+        row["b_retries"] = a.retries + 1
+        drow["b_next_at"] = min(end, now + pause)
+        return True
+
+
+def _refusal(outcome: str, retries: int) -> str:
+    """The error of a failed send; a transient one that outlived the channel's wait says so."""
+    text = outcome.partition(":")[2]
+    if outcome.startswith("retry:") and retries:
+        return f"{text} (попыток: {retries + 1}; время ожидания канала вышло)"
+    return text
+
 
 class _Context:
     """What composing and pricing need for a claimed batch, read once."""
 
-    def __init__(self, session: Session, worker: DeliveryWorker, due: Sequence[_Due]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        worker: DeliveryWorker,
+        due: Sequence[_Due],
+        receipts: dict[int, Any],
+        parts: dict[int, list[Any]],
+    ) -> None:
+        """``receipts`` and ``parts``: rows already read (by the enqueue); the rest is read
+        here, plain rows of the columns the letter shows (no ORM objects: this runs per
+        message)."""
         self.session = session
         self.worker = worker
-        rids = [d.receipt_id for d in due]
-        # plain rows of the columns the letter shows (no ORM objects: this runs per message)
+        self.receipts = receipts
+        self.parts = parts
         conn = session.connection()
-        self.receipts: dict[int, Any] = {
-            r.id: r
+        dialect = conn.dialect.name
+        rids = [d.receipt_id for d in due if d.receipt_id not in receipts]
+        if rids:
             for r in conn.execute(
                 sa_select(_RECEIPT.c.id, _RECEIPT.c.body, _RECEIPT.c.total).where(
-                    _RECEIPT.c.id.in_(rids)
+                    _among(dialect, _RECEIPT.c.id, rids)
                 )
-            )
-        }
-        self.parts: dict[int, list[Any]] = {}
-        for p in conn.execute(
-            sa_select(
-                _PART.c.receipt_id,
-                _PART.c.fn_number,
-                _PART.c.fd_number,
-                _PART.c.fiscal_sign,
-                _PART.c.shift_number,
-                _PART.c.receipt_number,
-                _PART.c.document_time,
-                _PART.c.qr,
-            )
-            .where(_PART.c.receipt_id.in_(rids))
-            .order_by(_PART.c.part_no)
-        ):
-            self.parts.setdefault(p.receipt_id, []).append(p)
+            ):
+                receipts[r.id] = r
+            for p in conn.execute(
+                sa_select(*_PART_COLUMNS)
+                .where(_among(dialect, _PART.c.receipt_id, rids))
+                .order_by(_PART.c.receipt_id, _PART.c.part_no)
+            ):
+                parts.setdefault(p.receipt_id, []).append(p)
         cids = {d.company_id for d in due}
         self.companies = {
             c.id: c for c in session.exec(select(Company).where(col(Company.id).in_(cids)))
@@ -723,7 +1009,7 @@ class _Context:
         if channel is not Channel.EMAIL or d.company_id not in self.advertisers:
             return functools.partial(self._compose, d, channel, dkim)
         view = self.view(d)
-        out = compose(self.worker.env, channel, view, dkim=dkim)
+        out = compose(channel, view, dkim=dkim)
         if d.company_id in self.advertisers:
             # the advertising frame (fleet/adreceipts): only when the buyer agreed and a
             # template applies; the fiscal requisites inside stay as rendered here
@@ -737,8 +1023,8 @@ class _Context:
     def _compose(self, d: _Due, channel: Channel, dkim: DkimKey | None) -> Outgoing:
         view = self.view(d)  # from rows read by the claim: no database here
         if channel is not Channel.EMAIL:
-            return compose(self.worker.env, channel, view)
-        return compose(self.worker.env, channel, view, dkim=dkim)
+            return compose(channel, view)
+        return compose(channel, view, dkim=dkim)
 
 
 def receipt_view(

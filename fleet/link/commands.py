@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from sqlalchemy import Table, and_, select, update
+from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
@@ -206,8 +206,22 @@ class CommandSender:
         if due is None:
             return stats
         with self.engine.begin() as conn:
+            acked: list[dict[str, Any]] = []
+            expired: list[dict[str, Any]] = []
+            sent: list[dict[str, Any]] = []
             for row in self._due(conn, now):
-                self._one(conn, row, now, stats)
+                self._one(row, now, stats, acked, expired, sent)
+            # one executemany per kind of change, not a statement a command
+            if acked:
+                conn.execute(
+                    _SET_STATUS, [{**a, "v_status": CommandStatus.ACKED.value} for a in acked]
+                )
+            if expired:
+                conn.execute(
+                    _SET_STATUS, [{**e, "v_status": CommandStatus.EXPIRED.value} for e in expired]
+                )
+            if sent:
+                conn.execute(_SET_SENT, sent)
         return stats
 
     def _due(self, conn: Connection, now: float) -> list[Any]:
@@ -243,35 +257,56 @@ class CommandSender:
             stmt = stmt.with_for_update(of=_SENT, skip_locked=True)
         return list(conn.execute(stmt).all())
 
-    def _one(self, conn: Connection, r: Any, now: float, stats: SendStats) -> None:
-        where = _SENT.c.id == r.id
+    def _one(
+        self,
+        r: Any,
+        now: float,
+        stats: SendStats,
+        acked: list[dict[str, Any]],
+        expired: list[dict[str, Any]],
+        sent: list[dict[str, Any]],
+    ) -> None:
         if r.ack_status is not None or r.result_status is not None:
-            conn.execute(update(_SENT).where(where).values(status=CommandStatus.ACKED.value))
+            acked.append({"cid": r.id})
             stats.acked += 1
             return
         if now >= r.expires_at:
-            conn.execute(update(_SENT).where(where).values(status=CommandStatus.EXPIRED.value))
+            expired.append({"cid": r.id})
             stats.expired += 1
             return
         payload = cmd_payload(r.request_id, r.action, r.body, r.ttl_s, r.issued_at)
         try:
             data = codec.encode(link.CMD, payload)
         except LinkError:  # a malformed command never becomes valid: it is not re-sent
-            conn.execute(update(_SENT).where(where).values(status=CommandStatus.EXPIRED.value))
+            expired.append({"cid": r.id})
             stats.refused += 1
             return
         self.publish(link.topic(self.root, r.serial, link.CMD), data)
         attempts = r.attempts + 1
-        conn.execute(
-            update(_SENT)
-            .where(where)
-            .values(
-                attempts=attempts,
-                sent_at=now,
-                next_at=now + backoff_s(attempts, self.timeout_s, self.max_backoff_s),
-            )
+        sent.append(
+            {
+                "cid": r.id,
+                "v_attempts": attempts,
+                "v_sent_at": now,
+                "v_next_at": now + backoff_s(attempts, self.timeout_s, self.max_backoff_s),
+            }
         )
         if attempts == 1:
             stats.sent += 1
         else:
             stats.resent += 1
+
+
+# built once (the sender's pass runs them with a list of rows each)
+_SET_STATUS = (
+    update(_SENT).where(_SENT.c.id == bindparam("cid")).values(status=bindparam("v_status"))
+)
+_SET_SENT = (
+    update(_SENT)
+    .where(_SENT.c.id == bindparam("cid"))
+    .values(
+        attempts=bindparam("v_attempts"),
+        sent_at=bindparam("v_sent_at"),
+        next_at=bindparam("v_next_at"),
+    )
+)

@@ -73,7 +73,6 @@ def _public(session: SessionDep, rows: list[Receipt]) -> list[ReceiptPublic]:
 def create(
     session: SessionDep,
     state: StateDep,
-    response: Response,
     p: Annotated[Principal, need(Permission.RECEIPTS_CREATE)],
     body: Annotated[
         Any,
@@ -101,7 +100,7 @@ def create(
 ) -> Any:
     """Create a receipt (201), or return the one this request repeats (200)."""
     try:
-        rec, created = service.create_receipt(
+        done = service.accept(
             session, p, body, idempotency_key=idempotency_key, clock=state.clock, store_id=store_id
         )
     except InvalidReceiptError as e:
@@ -124,15 +123,18 @@ def create(
             },
             status_code=409,
         )
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    if ad_consent is not None and rec.id is not None:  # fleet/adreceipts: advertising consent
+    if ad_consent is not None:  # fleet/adreceipts: advertising consent
         ad_consent_records.record_from_request(
-            session, state.clock, company_id=p.company_id, receipt_id=rec.id, body=rec.body,
-            ad_consent=ad_consent,
+            session, state.clock, company_id=p.company_id, receipt_id=done.receipt["id"],
+            body=done.receipt["body"], ad_consent=ad_consent,
         )  # fmt: skip
         session.commit()
-    return _public(session, [rec])[0]
+    # serialised by pydantic-core at once (the same JSON as the response model gives)
+    return Response(
+        ReceiptPublic.model_validate(done.view(session)).model_dump_json(),
+        status_code=status.HTTP_201_CREATED if done.created else status.HTTP_200_OK,
+        media_type="application/json",
+    )
 
 
 @router.get("", response_model=ReceiptList)

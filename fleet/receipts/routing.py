@@ -311,12 +311,33 @@ def route(
         period = period_of(now)
         for p in parts:
             tried = set(p.tried or [])
+            mine = [
+                c
+                for c in regs.get(p.company_id, [])
+                if p.pinned_register_id is None or c.register_id == p.pinned_register_id
+            ]
+            # the registers that can take it now, best first: the first that matches wins (a
+            # register that answered "not executed" only when no other can take it now)
+            best: Candidate | None = None
+            for c in sorted(
+                (c for c in mine if c.ready and c.load < max_inflight),
+                key=lambda c: (c.register_id in tried, c.load, c.register_id),
+            ):
+                if not _refusal(p, c, now, verdicts)[0]:
+                    best = c
+                    break
+            if best is not None:
+                picked[best.register_id].append(p)
+                best.load += 1
+                best.used += 1
+                touched.add(p.receipt_id)
+                continue
+            # none of those: fail it when no register matches at all (with the reasons), else
+            # it waits for one that matches to become ready
             matching: list[Candidate] = []
             reasons: list[str] = []
             quota_only = True
-            for c in regs.get(p.company_id, []):
-                if p.pinned_register_id is not None and c.register_id != p.pinned_register_id:
-                    continue
+            for c in mine:
                 why, by_quota = _refusal(p, c, now, verdicts)
                 if why:
                     reasons.append(f"касса {c.serial}: {why}")
@@ -343,16 +364,7 @@ def route(
                 stats.unroutable += 1
                 touched.add(p.receipt_id)
                 continue
-            ready = [c for c in matching if c.ready and c.load < max_inflight]
-            if not ready:
-                stats.waiting += 1
-                continue
-            # a register that answered "not executed" only when no other can take it now
-            best = min(ready, key=lambda c: (c.register_id in tried, c.load, c.register_id))
-            picked[best.register_id].append(p)
-            best.load += 1
-            best.used += 1
-            touched.add(p.receipt_id)
+            stats.waiting += 1  # matching registers, none ready now
         by_id = {c.register_id: c for cs in regs.values() for c in cs}
         for rid, ps in sorted(picked.items()):  # row locks in one order: no deadlock
             best = by_id[rid]

@@ -17,15 +17,20 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
+from sqlalchemy import Table, bindparam, insert, union_all
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from fleet.access.principal import Principal
 from fleet.accounts.models import Company
 from fleet.core.clock import Clock
-from fleet.core.wakeup import RECEIPTS, notify
+from fleet.core.wakeup import RECEIPTS, notify, wake
 from fleet.receipts.exceptions import (
     IdempotencyConflictError,
     InvalidCallbackError,
@@ -33,6 +38,7 @@ from fleet.receipts.exceptions import (
     ReceiptNotFoundError,
 )
 from fleet.receipts.models import CallbackSettings, Receipt, ReceiptPart, ReceiptStatus
+from fleet.receipts.schemas import receipt_view
 from fleet.receipts.split import needs_split, split
 from fleet.registers.models import Register
 from fleet.stores.models import Store
@@ -40,6 +46,8 @@ from protocol.portable import receipt as schema
 
 __all__ = [
     "MSK",
+    "Accepted",
+    "accept",
     "body_hash",
     "callback_settings",
     "create_receipt",
@@ -53,6 +61,36 @@ __all__ = [
 MSK: Final = dt.timezone(dt.timedelta(hours=3))  # the default settlement day is Moscow's
 MAX_KEY: Final = 128
 MAX_LIST: Final = 500
+
+_RECEIPT: Table = Receipt.__table__  # type: ignore[attr-defined]
+_PART: Table = ReceiptPart.__table__  # type: ignore[attr-defined]
+_RECEIPT_COLUMNS: Final = (
+    "company_id",
+    "external_id",
+    "idempotency_key",
+    "body_hash",
+    "body",
+    "kind",
+    "total",
+    "parts",
+    "status",
+    "created_at",
+    "updated_at",
+)
+_PART_COLUMNS: Final = (
+    "company_id",
+    "part_no",
+    "request_id",
+    "action",
+    "request",
+    "pinned_register_id",
+    "store_id",
+    "total",
+    "status",
+    "tried",
+    "created_at",
+    "updated_at",
+)
 
 
 def body_hash(body: Any) -> str:
@@ -109,6 +147,38 @@ def _existing(
     return found
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """What `accept` did: the receipt's columns (with `id`), the new parts' columns (None
+    for a repeat: read them with `parts_of`), whether it is new, and the stored receipt
+    when it repeats one."""
+
+    receipt: dict[str, Any]
+    parts: list[dict[str, Any]] | None
+    created: bool
+    existing: Receipt | None = None
+
+    def view(self, session: Session) -> dict[str, Any]:
+        """The API's view of the receipt (fleet/receipts/schemas.py `receipt_view`); a new
+        receipt's from what was inserted, a repeat's parts read from the database."""
+        if self.parts is not None:
+            return receipt_view(self.receipt, [_Row(p) for p in self.parts])
+        rid = int(self.receipt["id"])
+        return receipt_view(self.receipt, parts_of(session, [rid])[rid])
+
+
+class _Row:
+    """A part's columns read as attributes, as `receipt_view` reads a row (unset ones None)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        return self._values.get(name)
+
+
 def create_receipt(
     session: Session,
     principal_or_company: Principal | Company | int,
@@ -119,7 +189,36 @@ def create_receipt(
     register_id: int | None = None,
     store_id: int | None = None,
 ) -> tuple[Receipt, bool]:
-    """Validate, split and store a receipt request; (the receipt, created).
+    """Validate, split and store a receipt request; (the receipt, created). `accept` as an
+    ORM `Receipt` (not in the session: `session.get` reads it again), for the callers that
+    want one; the API's create answers from `accept` directly.
+    """
+    done = accept(
+        session,
+        principal_or_company,
+        body,
+        idempotency_key=idempotency_key,
+        clock=clock,
+        register_id=register_id,
+        store_id=store_id,
+    )
+    if done.existing is not None:
+        return done.existing, False
+    return Receipt(**done.receipt), done.created
+
+
+def accept(
+    session: Session,
+    principal_or_company: Principal | Company | int,
+    body: Any,
+    *,
+    idempotency_key: str | None = None,
+    clock: Clock,
+    register_id: int | None = None,
+    store_id: int | None = None,
+) -> Accepted:
+    """Validate, split and store a receipt request (the receipt and its parts: one statement
+    on PostgreSQL, with the worker's wake-up; no ORM objects).
 
     `body` is one request of the shared schema (docs/receipt-schema.md; its `id` is the
     integrator's external id). Commits. Returns the existing receipt with ``created=False``
@@ -179,60 +278,125 @@ def create_receipt(
     if errors or not requests:
         found = _existing(session, company_id, body.get("id"), idempotency_key, digest)
         if found is not None:
-            return found, False
+            return Accepted(found.model_dump(), None, False, found)
         raise InvalidReceiptError(
             f"Чек не прошёл проверку ({_problems(len(errors))}): исправьте поля и отправьте снова",
             [(p, c, m) for p, c, m in errors],
         )
     external_id: str = body["id"]  # the schema checked it: 1–128 printable ASCII
     at = clock.wall()
-    rec = Receipt(
-        company_id=company_id,
-        external_id=external_id,
-        idempotency_key=idempotency_key,
-        body_hash=digest,
-        body=body,
-        kind=_kind(body),
-        total=sum(_total(r) for r in requests),
-        parts=len(requests),
-        created_at=at,
-        updated_at=at,
-    )
     action = "correction" if body.get("correction") is not None else "receipt"
+    receipt = {
+        "company_id": company_id,
+        "external_id": external_id,
+        "idempotency_key": idempotency_key,
+        "body_hash": digest,
+        "body": body,
+        "kind": _kind(body),
+        "total": sum(_total(r) for r in requests),
+        "parts": len(requests),
+        "status": ReceiptStatus.ACCEPTED.value,
+        "failure": None,
+        "retryable": None,
+        "created_at": at,
+        "updated_at": at,
+        "fiscalised_at": None,
+        "confirmed_at": None,
+    }
+    parts = []
+    for no, request in enumerate(requests, 1):
+        rid = f"{uuid.uuid4().hex[:24]}-{no}"
+        part_request = dict(request)
+        part_request["id"] = rid  # the register's journal key (the agent sets it too)
+        parts.append(
+            {
+                "company_id": company_id,
+                "part_no": no,
+                "request_id": rid,
+                "action": action,
+                "request": part_request,
+                "pinned_register_id": register_id,
+                "store_id": store_id,
+                "total": _total(request),
+                "status": ReceiptStatus.ACCEPTED.value,
+                "tried": [],
+                "created_at": at,
+                "updated_at": at,
+            }
+        )
     try:
-        session.add(rec)
-        session.flush()
-        assert rec.id is not None
-        for no, request in enumerate(requests, 1):
-            rid = f"{uuid.uuid4().hex[:24]}-{no}"
-            part_request = dict(request)
-            part_request["id"] = rid  # the register's journal key (the agent sets it too)
-            session.add(
-                ReceiptPart(
-                    receipt_id=rec.id,
-                    company_id=company_id,
-                    part_no=no,
-                    request_id=rid,
-                    action=action,
-                    request=part_request,
-                    pinned_register_id=register_id,
-                    store_id=store_id,
-                    total=_total(request),
-                    created_at=at,
-                    updated_at=at,
-                )
-            )
-        session.flush()
-        notify(session.connection(), RECEIPTS)  # the receipts worker routes it at once
+        new_id = _insert(session.connection(), receipt, parts)
         session.commit()
     except IntegrityError:
-        # a concurrent request with the same external id or key won: answer as if it came first
+        # not a repeat (those insert nothing): a foreign key, say; nothing was kept
+        session.rollback()
+        raise
+    if new_id is None:
+        # the unique constraints found a receipt with this external id or key (a repeat, or a
+        # concurrent request that won): answer as if it came first
         session.rollback()
         found = _existing(session, company_id, external_id, idempotency_key, digest)
-        if found is None:
-            raise
-        return found, False
-    return rec, True
+        if found is None:  # pragma: no cover - the conflicting row exists by definition
+            raise ReceiptNotFoundError(f"Чек с внешним идентификатором «{external_id}» не найден")
+        return Accepted(found.model_dump(), None, False, found)
+    receipt["id"] = new_id
+    for p in parts:
+        p["receipt_id"] = new_id
+    return Accepted(receipt, parts, True)
+
+
+def _pg_statement(n: int) -> Any:
+    """One PostgreSQL statement that inserts a receipt and its `n` parts and wakes the
+    receipts worker: INSERT … ON CONFLICT DO NOTHING RETURNING id as a CTE, the parts
+    inserted from it (none when it inserted nothing: a repeat), pg_notify per new row.
+    Built once per part count (bind parameters `r_<column>`, `p<i>_<column>`)."""
+    stmt = _PG_STATEMENTS.get(n)
+    if stmt is None:
+        new = (
+            postgresql.insert(_RECEIPT)
+            .values({c: bindparam(f"r_{c}", type_=_RECEIPT.c[c].type) for c in _RECEIPT_COLUMNS})
+            .on_conflict_do_nothing()
+            .returning(_RECEIPT.c.id)
+            .cte("new_receipt")
+        )
+        rows = [
+            core_select(
+                new.c.id,
+                *(bindparam(f"p{i}_{c}", type_=_PART.c[c].type) for c in _PART_COLUMNS),
+            )
+            for i in range(n)
+        ]
+        made = (
+            insert(_PART)
+            .from_select(["receipt_id", *_PART_COLUMNS], rows[0] if n == 1 else union_all(*rows))
+            .returning(_PART.c.id)
+            .cte("new_parts")
+        )
+        stmt = core_select(new.c.id, wake(RECEIPTS)).add_cte(made)
+        _PG_STATEMENTS[n] = stmt
+    return stmt
+
+
+_PG_STATEMENTS: dict[int, Any] = {}
+
+
+def _insert(conn: Connection, receipt: dict[str, Any], parts: list[dict[str, Any]]) -> int | None:
+    """Insert the receipt and its parts in the caller's transaction, without ORM objects;
+    the new id, or None when a unique constraint (external id, key) names an existing one."""
+    if conn.dialect.name == "postgresql":
+        params = {f"r_{c}": receipt[c] for c in _RECEIPT_COLUMNS}
+        for i, p in enumerate(parts):
+            params.update({f"p{i}_{c}": p[c] for c in _PART_COLUMNS})
+        row = conn.execute(_pg_statement(len(parts)), params).first()
+        return None if row is None else int(row[0])
+    new_id = conn.execute(
+        sqlite.insert(_RECEIPT).values(receipt).on_conflict_do_nothing().returning(_RECEIPT.c.id)
+    ).scalar()
+    if new_id is None:
+        return None
+    conn.execute(insert(_PART), [{**p, "receipt_id": new_id} for p in parts])
+    notify(conn, RECEIPTS)  # nothing on SQLite; kept for the one code path
+    return int(new_id)
 
 
 def _problems(n: int) -> str:

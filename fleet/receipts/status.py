@@ -35,6 +35,43 @@ _DELIVERY: Table = CallbackDelivery.__table__  # type: ignore[attr-defined]
 
 EVENTS = frozenset({ReceiptStatus.FISCALISED, ReceiptStatus.CONFIRMED, ReceiptStatus.FAILED})
 
+_PART_VIEW = tuple(
+    _PART.c[c]
+    for c in (
+        "receipt_id",
+        "part_no",
+        "status",
+        "total",
+        "register_id",
+        "fn_number",
+        "fd_number",
+        "fiscal_sign",
+        "shift_number",
+        "receipt_number",
+        "document_time",
+        "qr",
+        "ofd_status",
+        "failure",
+        "retryable",
+    )
+)
+_RECEIPT_VIEW = tuple(
+    _RECEIPT.c[c]
+    for c in (
+        "id",
+        "company_id",
+        "external_id",
+        "kind",
+        "status",
+        "total",
+        "failure",
+        "retryable",
+        "created_at",
+        "fiscalised_at",
+        "confirmed_at",
+    )
+)
+
 
 def _aggregate(parts: list[Any]) -> tuple[str, str | None, bool | None]:
     failed = [p for p in parts if p.status == ReceiptStatus.FAILED]
@@ -60,9 +97,10 @@ def refresh(conn: Connection, receipt_ids: Iterable[int], now: float) -> list[tu
     if not ids:
         return []
     parts: dict[int, list[Any]] = {i: [] for i in ids}
-    for p in conn.execute(select(_PART).where(_PART.c.receipt_id.in_(ids))).all():
+    # only the columns the status and the view read: not the request and body JSON
+    for p in conn.execute(select(*_PART_VIEW).where(_PART.c.receipt_id.in_(ids))).all():
         parts[p.receipt_id].append(p)
-    receipts = {r.id: r for r in conn.execute(select(_RECEIPT).where(_RECEIPT.c.id.in_(ids)))}
+    receipts = {r.id: r for r in conn.execute(select(*_RECEIPT_VIEW).where(_RECEIPT.c.id.in_(ids)))}
     hooked = {
         c
         for (c,) in conn.execute(

@@ -164,13 +164,23 @@ def track(
             )
             .limit(limit)
         ).all()
+        ofd_rows: list[dict[str, Any]] = []
         for c in confirmed:
-            values = {"ofd_status": c.ofd_status, "updated_at": now}
+            status = ReceiptStatus.FISCALISED.value
             if c.ofd_status == OfdStatus.ACCEPTED.value:
-                values["status"] = ReceiptStatus.CONFIRMED.value
+                status = ReceiptStatus.CONFIRMED.value
                 stats.confirmed += 1
-            conn.execute(update(_PART).where(_PART.c.id == c.id).values(**values))
+            ofd_rows.append({"pid": c.id, "v_ofd": c.ofd_status, "v_status": status})
             touched.add(c.receipt_id)
+        if ofd_rows:  # one executemany (the rows read above were fiscalised)
+            conn.execute(
+                update(_PART)
+                .where(_PART.c.id == bindparam("pid"))
+                .values(
+                    ofd_status=bindparam("v_ofd"), status=bindparam("v_status"), updated_at=now
+                ),
+                ofd_rows,
+            )
         refresh(conn, touched, now)
     return stats
 

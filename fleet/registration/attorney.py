@@ -20,11 +20,10 @@ from fleet import audit
 from fleet.access.principal import Principal
 from fleet.accounts.models import Company
 from fleet.core.clock import Clock
-from fleet.registration.crl_cache import CrlSource, current_crls
 from fleet.registration.exceptions import InvalidPoaError, InvalidSignatureError
 from fleet.registration.models import PowerOfAttorney
+from fleet.registration.ocsp import RevocationSource, check_status
 from fleet.registration.poa import Poa, allows_kkt, parse_poa
-from fleet.registration.revocation import check_not_revoked
 from protocol.errors import KepError
 from protocol.kep.verify import verify
 from protocol.kep.x509 import CertInfo
@@ -57,7 +56,7 @@ def upload_poa(
     xml: bytes,
     signature: bytes,
     trusted_roots: Sequence[bytes],
-    crls: CrlSource = (),
+    crls: RevocationSource = (),
 ) -> PowerOfAttorney:
     """Check the МЧД (the head's signature — not by a revoked certificate —, the principal = the
     company, the dates, a power over cash registers) and keep it for the company."""
@@ -69,11 +68,7 @@ def upload_poa(
         raise InvalidPoaError(
             "Подпись доверенности не принята", fields={"poa_signature": str(exc)}
         ) from exc
-    check_not_revoked(
-        verified,
-        current_crls(crls, verified, now, field="poa_signature"),
-        field="poa_signature",
-    )
+    check_status(crls, verified, now, field="poa_signature")
     if not is_head(verified.certificate, company):
         raise InvalidPoaError(
             "Доверенность подписана не руководителем",

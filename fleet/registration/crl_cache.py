@@ -29,7 +29,7 @@ from fleet.registration.revocation import Crl, read_crl
 from protocol.kep.verify import VerifiedSignature
 from protocol.kep.x509 import CertInfo
 
-__all__ = ["CrlCache", "CrlSource", "current_crls"]
+__all__ = ["CrlCache", "CrlSource", "CrlUnavailable", "current_crls", "status_unknown"]
 
 
 @dataclass
@@ -110,6 +110,42 @@ class CrlCache:
                     entry.error = ""
             return _Entry(entry.crl, entry.fetched_at, entry.tried_at, entry.error)
 
+    def distribution_lists(
+        self, cert: CertInfo, issuer: CertInfo, now: float
+    ) -> tuple[tuple[str, Crl], ...]:
+        """(URL, list) for each of ``cert``'s distribution points whose list, signed by
+        ``issuer``, was fetched within ``stale_s`` (fetching what is due); `CrlUnavailable`
+        when it names points and none is fresh; () when it names none."""
+        if not cert.crl_urls:
+            return ()
+        entries = [(url, self._entry(url, cert, issuer, now)) for url in cert.crl_urls]
+        fresh = tuple(
+            (url, e.crl)
+            for url, e in entries
+            if e.crl is not None and e.fetched_at is not None and now - e.fetched_at <= self.stale_s
+        )
+        if fresh:
+            return fresh
+        url, entry = entries[0]
+        since = (
+            f"список отзыва обновлён последний раз {_when(entry.fetched_at)}"
+            if entry.fetched_at is not None
+            else "список отзыва ни разу не получен"
+        )
+        raise CrlUnavailable(
+            f"{since} (допустимо не старше {self.stale_s / 3600:g} ч) с адреса {url} "
+            f"удостоверяющего центра «{issuer.common_name}»"
+            + (f"; последняя попытка: {entry.error}" if entry.error else "")
+        )
+
+    def configured_lists(self, cert: CertInfo, issuer: CertInfo) -> tuple[Crl, ...]:
+        """The configured (``FLEET_KEP_CRLS``) lists that ``issuer`` published and signed."""
+        return tuple(
+            crl
+            for crl in self.static
+            if crl.issuer_der == cert.issuer_der and crl.signed_by(issuer)
+        )
+
     def crls_for(
         self, verified: VerifiedSignature, now: float, *, field: str = "signature"
     ) -> tuple[Crl, ...]:
@@ -118,38 +154,33 @@ class CrlCache:
         ``field``) when none of a certificate's lists is fresher than ``stale_s``."""
         out = list(self.static)
         for cert, issuer in itertools.pairwise(verified.chain):
-            if not cert.crl_urls:
-                continue
-            entries = [(url, self._entry(url, cert, issuer, now)) for url in cert.crl_urls]
-            fresh = [
-                e
-                for _, e in entries
-                if e.crl is not None
-                and e.fetched_at is not None
-                and now - e.fetched_at <= self.stale_s
-            ]
-            if fresh:
-                out.extend(e.crl for e in fresh if e.crl is not None)
-                continue
-            url, entry = entries[0]
-            who = cert.common_name or cert.organization or f"№ {cert.serial:x}"
-            since = (
-                f"список отзыва обновлён последний раз {_when(entry.fetched_at)}"
-                if entry.fetched_at is not None
-                else "список отзыва ни разу не получен"
-            )
-            hours = self.stale_s / 3600
-            raise CertificateStatusUnknownError(
-                "Подпись не принята",
-                fields={
-                    field: f"Не удалось проверить, не отозван ли сертификат «{who}»: {since} "
-                    f"(допустимо не старше {hours:g} ч) с адреса {url} удостоверяющего центра "
-                    f"«{issuer.common_name}»"
-                    + (f"; последняя попытка: {entry.error}" if entry.error else "")
-                    + ". Повторите подпись позже"
-                },
-            )
+            try:
+                out.extend(crl for _url, crl in self.distribution_lists(cert, issuer, now))
+            except CrlUnavailable as exc:
+                raise status_unknown(cert, exc.reason, field=field) from exc
         return tuple(out)
+
+
+class CrlUnavailable(Exception):  # noqa: N818 - a state, like the KEP errors
+    """No list of revoked certificates fresh enough for a certificate; ``reason`` in Russian."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def status_unknown(
+    cert: CertInfo, reason: str, *, field: str = "signature"
+) -> CertificateStatusUnknownError:
+    """The refusal of a signature whose certificate's revocation status is not known."""
+    who = cert.common_name or cert.organization or f"№ {cert.serial:x}"
+    return CertificateStatusUnknownError(
+        "Подпись не принята",
+        fields={
+            field: f"Не удалось проверить, не отозван ли сертификат «{who}»: {reason}. "
+            "Повторите подпись позже"
+        },
+    )
 
 
 #: what the signature checks take: CRLs as configured, or the cache that also fetches them

@@ -7,6 +7,8 @@ from fleet.core.errors import ConflictError, DomainError, InvalidInputError, Not
 __all__ = [
     "CertificateRevokedError",
     "CertificateStatusUnknownError",
+    "CertificateUnknownToCaError",
+    "ClosingNotConfirmedError",
     "FnsUnavailableError",
     "InvalidApplicationError",
     "InvalidCrlError",
@@ -14,6 +16,8 @@ __all__ = [
     "InvalidSignatureError",
     "RegistrationNotFoundError",
     "RegistrationStateError",
+    "ReportMismatchError",
+    "ReportNotStoredError",
 ]
 
 
@@ -27,6 +31,21 @@ class InvalidSignatureError(InvalidInputError):
 
 class RegistrationStateError(ConflictError):
     """The application is in a state that forbids the action."""
+
+
+class ReportMismatchError(InvalidApplicationError):
+    """A report's requisites differ from the fiscal document the register sent the fleet (its
+    drive number, FD number, type, fiscal sign or date); ``fields`` names each. Nothing is sent."""
+
+
+class ReportNotStoredError(RegistrationStateError):
+    """The fiscal document a report's requisites name has not reached the fleet (yet): they
+    cannot be checked, so nothing is sent; ``fields`` names the FD number."""
+
+
+class ClosingNotConfirmedError(RegistrationStateError):
+    """The OFD has not (yet) accepted the report on closing the drive's fiscal mode, or refused
+    it: the drive is not replaced nor the register deregistered without an operator's override."""
 
 
 class RegistrationNotFoundError(NotFoundError):
@@ -46,8 +65,14 @@ class CertificateRevokedError(InvalidSignatureError):
 
 
 class CertificateStatusUnknownError(InvalidSignatureError):
-    """The CA's list of revoked certificates is older than the staleness limit (or was never
-    obtained): the signer's certificate may be revoked, so the signature is not accepted."""
+    """Neither the CA's OCSP responder nor its list of revoked certificates gave a usable answer
+    (unreachable, a bad signature, a wrong nonce, stale, or no source at all): the signer's
+    certificate may be revoked, so the signature is not accepted."""
+
+
+class CertificateUnknownToCaError(InvalidSignatureError):
+    """The CA's OCSP responder answered "unknown": it has no record of issuing the certificate,
+    so a list of revoked ones cannot vouch for it either."""
 
 
 class InvalidCrlError(DomainError):

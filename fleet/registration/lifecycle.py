@@ -4,6 +4,14 @@ Each prepares an application on the register's one row (its ``kind`` says which 
 registration flow of `fleet.registration.service` carries it on: the user signs the frozen bytes,
 the FNS answers, the report's requisites go back, the card arrives. A change that needs no
 application (`fleet.registration.rules`) is applied at once and the user is told so.
+
+Closing the drive's fiscal mode (replacement, deregistration): the closing report's requisites
+are checked against the document the register sent (`report.check_requisites`), and the OFD must
+have accepted that document — the fleet knows, from the register's `ofd` events
+(`report.closing_state`). Without the OFD's acceptance (still waiting, refused, or requisites
+typed for a register whose documents the fleet does not hold) the step goes on only with an
+override: the person states why they know the OFD has the report (at least
+`OVERRIDE_MIN_CHARS` characters), and the reason is written to the audit log.
 """
 
 from __future__ import annotations
@@ -11,13 +19,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlmodel import Session, select
 
 from fleet import audit
 from fleet.access.principal import Principal
 from fleet.core.clock import Clock
+from fleet.documents.models import DocType, OfdStatus
 from fleet.notify.service import Event, notify_company
 from fleet.receipts.profiles import put_profile
 from fleet.registers.exceptions import RegisterNotFoundError
@@ -30,14 +39,20 @@ from fleet.registration.application import (
     deregistration_bytes,
     validate_form,
 )
-from fleet.registration.exceptions import InvalidApplicationError, RegistrationStateError
+from fleet.registration.exceptions import (
+    ClosingNotConfirmedError,
+    InvalidApplicationError,
+    RegistrationStateError,
+)
 from fleet.registration.models import ApplicationKind, ApplicationStatus, UsedDrive
 from fleet.registration.rules import REASON_DRIVE, Decision, RegisteredParams, decide
 from fleet.registration.used_drives import keep_drive
 
 __all__ = [
+    "OVERRIDE_MIN_CHARS",
     "ChangeOutcome",
     "CloseReport",
+    "closing",
     "closing_report",
     "order_closing",
     "prepare_deregistration",
@@ -47,6 +62,8 @@ __all__ = [
 
 _ENTITY = "registration"
 _OPEN = {ApplicationStatus.DRAFT, ApplicationStatus.SIGNED, ApplicationStatus.REFUSED}
+#: the shortest reason accepted for going on without the OFD's confirmation in the fleet
+OVERRIDE_MIN_CHARS: Final = 10
 
 
 @dataclass(frozen=True)
@@ -139,11 +156,42 @@ def order_closing(
     return rid
 
 
+def closing(
+    *, session: Session, principal: Principal | None, register_id: int
+) -> report.ClosingState:
+    """What the fleet knows of the installed drive's closing report: the register's answer,
+    the stored document, the OFD's answer, the unsent documents. ``principal`` None: the
+    operator (any company's register)."""
+    if principal is None:
+        register = session.get(Register, register_id)
+        if register is None or register.company_id is None:
+            raise RegisterNotFoundError(f"Касса № {register_id} не найдена")
+    else:
+        register = service.get_state(
+            session=session, principal=principal, register_id=register_id
+        ).register
+    return report.closing_state(session, register)
+
+
+def _stored_closing(session: Session, register: Register) -> CloseReport | None:
+    """The closing report the register sent the fleet without our command (closed on the
+    register by hand): the drive's last stored document, if it is one."""
+    state = report.closing_state(session, register)
+    r = state.report
+    if r is None or not state.stored or not r.date:
+        return None
+    return CloseReport(r.fd_number, r.fiscal_sign, r.date)
+
+
 def closing_report(session: Session, register: Register) -> CloseReport:
     """The requisites of the closing report the register made on command (`order_closing`),
-    as its result carried them; RegistrationStateError while there is none or it failed."""
+    as its result carried them, or (no command) the one it sent the fleet; RegistrationStateError
+    while there is none or it failed."""
     answer = report.close_outcome(session, register)
     if answer is None:
+        stored = _stored_closing(session, register)
+        if stored is not None:
+            return stored.checked("close.")
         raise RegistrationStateError(
             "Касса ещё не сформировала отчёт о закрытии фискального накопителя: отправьте ей "
             "команду закрытия и дождитесь ответа (или укажите реквизиты отчёта вручную)"
@@ -151,6 +199,72 @@ def closing_report(session: Session, register: Register) -> CloseReport:
     if not answer.made:
         raise RegistrationStateError(answer.error)
     return CloseReport(answer.fd_number, answer.fiscal_sign, answer.date).checked("close.")
+
+
+def _closed_checked(
+    session: Session,
+    clock: Clock,
+    principal: Principal,
+    register: Register,
+    close: CloseReport,
+    ofd_override: str,
+    *,
+    from_register: bool,
+) -> str:
+    """The closing report checked against the register's document and the OFD's answer; its
+    source (`report.SOURCE_FLEET` or `report.SOURCE_MANUAL`). Refusals: ReportMismatchError /
+    ReportNotStoredError from the check, ClosingNotConfirmedError without the OFD's acceptance
+    and without an override's reason (``ofd_override``), which is audited when it is used."""
+    assert register.id is not None
+    fn = register.drive_number or ""
+    wanted = report.Requisites(fn, close.fd_number, close.fiscal_sign, close.date)
+    source = report.check_requisites(
+        session,
+        register.id,
+        wanted,
+        DocType.ARCHIVE_CLOSE,
+        prefix="close.",
+        from_register=from_register,
+    )
+    doc = report.stored_document(session, fn, close.fd_number)
+    status = doc.ofd_status if doc is not None and source == report.SOURCE_FLEET else None
+    if status == OfdStatus.ACCEPTED.value:
+        return source
+    reason = " ".join(ofd_override.split())
+    if len(reason) < OVERRIDE_MIN_CHARS:
+        what = f"ФД № {close.fd_number}, ФП {close.fiscal_sign}"
+        if status == OfdStatus.REJECTED.value:
+            code = "—" if doc is None or doc.ofd_code is None else str(doc.ofd_code)
+            message = f"ОФД отклонил отчёт о закрытии ФН ({what}), код ошибки {code}"
+        elif status is not None:
+            message = f"Ждём подтверждения ОФД на отчёт о закрытии ФН ({what})"
+        else:
+            message = (
+                f"Подтверждение ОФД на отчёт о закрытии ФН ({what}) в Облако не приходит: "
+                "документы этой кассы Облаку не передавались"
+            )
+        raise ClosingNotConfirmedError(
+            message,
+            fields={
+                "ofd_override": "Без квитанции ОФД продолжить можно, только указав, откуда "
+                "известно, что ОФД принял отчёт (например, номер квитанции в личном кабинете "
+                f"ОФД), — не короче {OVERRIDE_MIN_CHARS} символов; это попадёт в журнал"
+            },
+        )
+    audit.record_by(
+        session,
+        clock,
+        principal,
+        action="registration.ofd_confirmation_overridden",
+        entity=_ENTITY,
+        entity_id=register.id,
+        company_id=register.company_id,
+        fn_number=fn,
+        fd_number=close.fd_number,
+        ofd_status=status or "unknown",
+        reason=reason[:500],
+    )
+    return source
 
 
 def _now_iso(now: float) -> str:
@@ -298,15 +412,17 @@ def replace_drive(
     principal: Principal,
     register_id: int,
     close: CloseReport | None,
-    ofd_confirmed: bool,
     new_model: str,
     new_number: str,
+    ofd_override: str = "",
 ) -> ChangeOutcome:
     """The operator's drive replacement (§2.2 "FN replacement procedure"): the old drive's
-    fiscal mode is closed and the OFD confirmed the report; the old drive goes on record for
+    fiscal mode is closed and the OFD accepted the report (as the fleet received its answer;
+    else ``ofd_override``, the operator's audited reason); the old drive goes on record for
     five years; the new one is installed; a re-registration with reason 4 is drafted for the
     user, carrying the closing report's requisites: those the register made on command
-    (`order_closing`) when ``close`` is None, else as typed."""
+    (`order_closing`) when ``close`` is None, else as typed — checked against the register's
+    document either way (`report.check_requisites`)."""
     register = session.get(Register, register_id)
     if register is None or register.company_id is None:
         raise RegisterNotFoundError(f"Касса № {register_id} не найдена")
@@ -314,14 +430,10 @@ def replace_drive(
     _registered(st)
     row = st.application
     assert row is not None
+    from_register = close is None
     close = close.checked("close.") if close is not None else closing_report(session, register)
     new_number, new_model = new_number.strip(), new_model.strip() or st.form.fn_model
     fields: dict[str, str] = {}
-    if not ofd_confirmed:
-        fields["ofd_confirmed"] = (
-            "Дождитесь подтверждения ОФД на отчёт о закрытии фискального накопителя: без него "
-            "документы старого ФН могут остаться непереданными"
-        )
     if not (new_number.isascii() and new_number.isdigit() and len(new_number) == 16):
         fields["new_number"] = "Заводской номер нового ФН — 16 цифр"
     elif new_number == register.drive_number:
@@ -332,6 +444,9 @@ def replace_drive(
         )
     if fields:
         raise InvalidApplicationError("Замена ФН не выполнена", fields=fields)
+    source = _closed_checked(
+        session, clock, principal, register, close, ofd_override, from_register=from_register
+    )
     now = clock.wall()
     if register.drive_number:
         keep_drive(
@@ -350,6 +465,7 @@ def replace_drive(
     row.close_fd_number = close.fd_number
     row.close_fiscal_sign = close.fiscal_sign
     row.close_date = close.date
+    row.close_source = source
     form = ApplicationForm.from_json(st.form.to_json())
     form.fn_number, form.fn_model = new_number, new_model
     # The user must sign the re-registration by the next business day: tell them.
@@ -383,10 +499,12 @@ def prepare_deregistration(
     register_id: int,
     reason: str,
     close: CloseReport | None,
+    ofd_override: str = "",
 ) -> service.State:
     """Draft the КНД 1110062 application. The closing report's requisites are required unless
     the register was stolen or lost (then there is no drive to close): as typed, or (``close``
-    None) those of the report the register made on command (`order_closing`)."""
+    None) those of the report the register made on command (`order_closing`); checked against
+    the register's document, and accepted by the OFD (else ``ofd_override``, audited)."""
     st = service.get_state(session=session, principal=principal, register_id=register_id)
     row = st.application
     if st.registered is None or row is None or row.rnm is None:
@@ -402,12 +520,15 @@ def prepare_deregistration(
             "Причина снятия с учёта не указана",
             fields={"reason": "Выберите причину: " + "; ".join(DEREG_REASONS.values())},
         )
+    from_register = close is None
     if close is None and reason not in ("theft", "loss"):
         answer = report.close_outcome(session, st.register)
         if answer is not None and not answer.made:
             raise RegistrationStateError(answer.error)
         if answer is not None:
             close = CloseReport(answer.fd_number, answer.fiscal_sign, answer.date)
+        else:
+            close = _stored_closing(session, st.register)
     if close is None and reason not in ("theft", "loss"):
         raise InvalidApplicationError(
             "Нужен отчёт о закрытии фискального накопителя",
@@ -417,8 +538,15 @@ def prepare_deregistration(
             },
         )
     close = close.checked("close.") if close is not None else None
-    now = clock.wall()
     register = st.register
+    source = (
+        _closed_checked(
+            session, clock, principal, register, close, ofd_override, from_register=from_register
+        )
+        if close is not None
+        else None
+    )
+    now = clock.wall()
     document = deregistration_bytes(
         user_inn=st.company.inn,
         user_ogrn=st.company.ogrn,
@@ -440,6 +568,7 @@ def prepare_deregistration(
             close.fiscal_sign,
             close.date,
         )
+        row.close_source = source
     row.document = document.decode("utf-8")
     _reset_signature(row)
     row.status = ApplicationStatus.DRAFT.value

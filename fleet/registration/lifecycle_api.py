@@ -17,7 +17,7 @@ from fleet.access.permissions import Permission
 from fleet.access.principal import Principal
 from fleet.accounts.schemas import utc
 from fleet.deps import SessionDep, StateDep
-from fleet.registration import attorney, lifecycle, service
+from fleet.registration import attorney, lifecycle, report, service
 from fleet.registration.config import ConfigDep
 from fleet.registration.exceptions import InvalidPoaError
 from fleet.registration.models import PowerOfAttorney, UsedDrive
@@ -108,10 +108,13 @@ class CloseIn(BaseModel):
 
 
 class DeregistrationIn(BaseModel):
-    """КНД 1110062: the reason and (unless stolen or lost) the closing report."""
+    """КНД 1110062: the reason and (unless stolen or lost) the closing report; without the
+    OFD's acceptance of the closing report in the fleet, ``ofd_override`` says why the user
+    knows the OFD has it (audited)."""
 
     reason: str = Field(max_length=16, examples=["user"])
     close: CloseIn | None = None
+    ofd_override: str = Field(default="", max_length=500)
 
 
 class ReplacementIn(BaseModel):
@@ -119,9 +122,47 @@ class ReplacementIn(BaseModel):
     register made on command (``…/drive-close``)."""
 
     close: CloseIn | None = None
-    ofd_confirmed: bool
+    #: only without the OFD's acceptance of the closing report in the fleet: the operator's
+    #: reason for going on (audited), e.g. the receipt seen in the OFD's cabinet
+    ofd_override: str = Field(default="", max_length=500)
     new_model: str = Field(default="", max_length=100, examples=["ФН-1.2"])
     new_number: str = Field(max_length=16, examples=["9999078900005678"])
+
+
+class ClosingPublic(BaseModel):
+    """The installed drive's closing report as the fleet knows it: the register's answer, the
+    document it sent, the OFD's answer, and the drive's documents not yet with the OFD."""
+
+    fn_number: str
+    fd_number: int | None
+    fiscal_sign: str | None
+    date: str | None
+    stored: bool
+    ofd_status: str | None
+    ofd_code: int | None
+    confirmed: bool
+    unsent: int | None
+    not_accepted: int
+    message: str
+    unsent_message: str | None
+
+    @classmethod
+    def of(cls, c: report.ClosingState) -> ClosingPublic:
+        r = c.report
+        return cls(
+            fn_number=c.fn_number,
+            fd_number=r.fd_number if r else None,
+            fiscal_sign=r.fiscal_sign if r else None,
+            date=r.date if r else None,
+            stored=c.stored,
+            ofd_status=c.ofd_status,
+            ofd_code=c.ofd_code,
+            confirmed=c.confirmed,
+            unsent=c.unsent,
+            not_accepted=c.not_accepted,
+            message=c.message,
+            unsent_message=c.unsent_message,
+        )
 
 
 class CloseOrderPublic(BaseModel):
@@ -263,6 +304,7 @@ def post_deregistration(
             register_id=register_id,
             reason=body.reason,
             close=body.close.report() if body.close is not None else None,
+            ofd_override=body.ofd_override,
         )
     )
 
@@ -279,6 +321,16 @@ def post_drive_close(
         session=session, clock=state.clock, principal=principal, register_id=register_id
     )
     return CloseOrderPublic(request_id=rid, message=_CLOSE_ORDERED)
+
+
+@router.get(
+    "/{register_id}/registration/drive-closing",
+    summary="Отчёт о закрытии ФН: ответ кассы, подтверждение ОФД, непереданные документы",
+)
+def get_drive_closing(register_id: int, principal: Manager, session: SessionDep) -> ClosingPublic:
+    return ClosingPublic.of(
+        lifecycle.closing(session=session, principal=principal, register_id=register_id)
+    )
 
 
 @router.get("/{register_id}/registration/poa", summary="Машиночитаемые доверенности компании")
@@ -314,6 +366,20 @@ def post_poa(
     return PoaPublic.of(row)
 
 
+@operator_router.get(
+    "/registers/{register_id}/drive-closing",
+    summary="Отчёт о закрытии ФН: ответ кассы, подтверждение ОФД, непереданные документы",
+)
+def get_operator_drive_closing(
+    register_id: int,
+    _p: Annotated[Principal, need(Permission.OPERATOR_INVENTORY)],
+    session: SessionDep,
+) -> ClosingPublic:
+    return ClosingPublic.of(
+        lifecycle.closing(session=session, principal=None, register_id=register_id)
+    )
+
+
 @operator_router.post(
     "/registers/{register_id}/drive-close",
     status_code=202,
@@ -347,7 +413,7 @@ def post_replacement(
         principal=principal,
         register_id=register_id,
         close=body.close.report() if body.close is not None else None,
-        ofd_confirmed=body.ofd_confirmed,
+        ofd_override=body.ofd_override,
         new_model=body.new_model,
         new_number=body.new_number,
     )

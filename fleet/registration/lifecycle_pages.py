@@ -17,7 +17,7 @@ from fleet.core.errors import DomainError
 from fleet.deps import SessionDep, StateDep
 from fleet.registers.exceptions import RegisterNotFoundError
 from fleet.registers.models import Register
-from fleet.registration import attorney, lifecycle, service
+from fleet.registration import attorney, lifecycle, report, service
 from fleet.registration.config import ConfigDep
 from fleet.registration.exceptions import InvalidApplicationError
 from fleet.registration.pages import form_from_fields, refused, render
@@ -98,6 +98,7 @@ def deregistration_save(
     close_fd_number: Text = "",
     close_fiscal_sign: Text = "",
     close_date: Text = "",
+    ofd_override: Text = "",
     csrf_token: CsrfField = None,
 ) -> Response:
     """Draft the КНД 1110062 application; then it is signed like the registration."""
@@ -116,6 +117,7 @@ def deregistration_save(
             register_id=register_id,
             reason=reason,
             close=close,
+            ofd_override=ofd_override,
         )
     except DomainError as exc:
         return refused(request, state, session, principal, register_id, exc, key=_underscored)
@@ -244,6 +246,8 @@ def _replacement_page(
         register=register,
         st=st,
         values=values or {"new_model": st.form.fn_model},
+        closing=report.closing_state(session, register),
+        override_min=lifecycle.OVERRIDE_MIN_CHARS,
         errors=errors or {},
         message=message,
         notice=notice,
@@ -289,7 +293,7 @@ def replacement_save(
     close_fd_number: Text = "",
     close_fiscal_sign: Text = "",
     close_date: Text = "",
-    ofd_confirmed: Text = "",
+    ofd_override: Text = "",
     new_model: Text = "",
     new_number: Text = "",
     csrf_token: CsrfField = None,
@@ -302,6 +306,7 @@ def replacement_save(
         "close_date": close_date,
         "new_model": new_model,
         "new_number": new_number,
+        "ofd_override": ofd_override,
     }
     try:
         outcome = lifecycle.replace_drive(
@@ -313,7 +318,7 @@ def replacement_save(
             close=lifecycle.CloseReport(_int(close_fd_number), close_fiscal_sign, close_date)
             if any(v.strip() for v in (close_fd_number, close_fiscal_sign, close_date))
             else None,
-            ofd_confirmed=bool(ofd_confirmed),
+            ofd_override=ofd_override,
             new_model=new_model,
             new_number=new_number,
         )

@@ -137,6 +137,14 @@ class RegistrationApplication(SQLModel, table=True):
     close_date: str | None = Field(default=None, max_length=32)
     #: The МЧД an employee signed under (its number), when the signer is not the head.
     signer_poa: str | None = Field(default=None, max_length=64)
+    #: migration 0035: how the certificate was found not revoked (OCSP answer / CRL, which
+    #: responder, when), as the cabinet shows it
+    signer_status: str | None = Field(default=None, sa_column=Column(Text))
+    #: migration 0036: where the report's and the closing report's requisites come from —
+    #: "fleet" (checked against the fiscal document the register sent) or "manual" (typed for
+    #: a register whose drive's documents the fleet does not hold; not checked).
+    report_source: str | None = Field(default=None, max_length=16)
+    close_source: str | None = Field(default=None, max_length=16)
 
 
 class UsedDrive(SQLModel, table=True):

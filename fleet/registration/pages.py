@@ -16,7 +16,7 @@ from fleet.access.principal import Principal
 from fleet.core import csrf
 from fleet.core.errors import DomainError
 from fleet.deps import SessionDep, StateDep
-from fleet.registration import attorney, service
+from fleet.registration import attorney, report, service
 from fleet.registration.application import (
     DEREG_REASONS,
     FLAGS,
@@ -25,6 +25,7 @@ from fleet.registration.application import (
     ApplicationForm,
 )
 from fleet.registration.config import ConfigDep
+from fleet.registration.lifecycle import OVERRIDE_MIN_CHARS
 from fleet.registration.models import KIND_LABEL, STATUS_LABEL, next_step
 from fleet.registration.rules import REASON_LABEL, Decision
 from fleet.web.render import render_page
@@ -106,6 +107,9 @@ def _render(
         message=message,
         valid_from=_day(row.signer_valid_from if row else None),
         valid_to=_day(row.signer_valid_to if row else None),
+        # the drive's closing report as the fleet knows it (deregistration): the OFD's answer
+        closing=report.closing_state(session, st.register) if st.registered else None,
+        override_min=OVERRIDE_MIN_CHARS,
     )
 
 

@@ -4,8 +4,8 @@ A qualified certificate a CA has revoked makes no valid signature (63-FZ art. 14
 p. 2), so a signature is refused when a configured CRL of the signer's (or an intermediate's)
 issuer lists its serial. The CRLs come from files or URLs (``FLEET_KEP_CRLS``), read with the
 trusted roots (`fleet.registration.config`); a CRL counts only if its issuer's key signed it
-(GOST R 34.10-2012, like the certificates). An issuer without a configured CRL is not checked
-(said in docs/registration.md).
+(GOST R 34.10-2012, like the certificates). OCSP comes first where the certificate names a
+responder (`fleet.registration.ocsp`, which also decides what an unchecked certificate means).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from protocol.kep import gost
 from protocol.kep.verify import VerifiedSignature
 from protocol.kep.x509 import CertInfo, first_element
 
-__all__ = ["Crl", "check_not_revoked", "read_crl", "read_crls"]
+__all__ = ["Crl", "check_not_revoked", "listing", "read_crl", "read_crls", "revoked_error"]
 
 
 @dataclass(frozen=True)
@@ -100,23 +100,37 @@ def _day(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%d.%m.%Y")
 
 
+def listing(cert: CertInfo, issuer: CertInfo, crls: Sequence[Crl]) -> Crl | None:
+    """The first of ``crls`` that ``issuer`` signed and that lists ``cert``, if any."""
+    for crl in crls:
+        if crl.issuer_der != cert.issuer_der or cert.serial not in crl.revoked:
+            continue
+        if crl.signed_by(issuer):  # another's list proves nothing
+            return crl
+    return None
+
+
+def revoked_error(
+    cert: CertInfo, issuer: CertInfo, crl: Crl, *, field: str = "signature"
+) -> CertificateRevokedError:
+    """The refusal of a signature by ``cert``, which ``crl`` lists."""
+    who = cert.common_name or cert.organization or f"№ {cert.serial:x}"
+    return CertificateRevokedError(
+        "Подпись не принята",
+        fields={
+            field: f"Сертификат «{who}» (серийный номер {cert.serial:x}) отозван "
+            f"удостоверяющим центром «{issuer.common_name}»: он в списке отзыва от "
+            f"{_day(crl.this_update)}; подпишите заявление действующим сертификатом"
+        },
+    )
+
+
 def check_not_revoked(
     verified: VerifiedSignature, crls: Sequence[Crl], *, field: str = "signature"
 ) -> None:
     """Raise `CertificateRevokedError` (its reason under ``field``) when a CRL its issuer signed
     lists a certificate of the signature's chain (the signer's or an intermediate CA's)."""
     for cert, issuer in itertools.pairwise(verified.chain):
-        for crl in crls:
-            if crl.issuer_der != cert.issuer_der or cert.serial not in crl.revoked:
-                continue
-            if not crl.signed_by(issuer):
-                continue  # not the issuer's list: proves nothing
-            who = cert.common_name or cert.organization or f"№ {cert.serial:x}"
-            raise CertificateRevokedError(
-                "Подпись не принята",
-                fields={
-                    field: f"Сертификат «{who}» (серийный номер {cert.serial:x}) отозван "
-                    f"удостоверяющим центром «{issuer.common_name}»: он в списке отзыва от "
-                    f"{_day(crl.this_update)}; подпишите заявление действующим сертификатом"
-                },
-            )
+        crl = listing(cert, issuer, crls)
+        if crl is not None:
+            raise revoked_error(cert, issuer, crl, field=field)

@@ -78,6 +78,8 @@ class CertificatePublic(BaseModel):
     issuer: str | None
     valid_from: dt.datetime | None
     valid_to: dt.datetime | None
+    #: how the certificate was found not revoked: OCSP (responder, answer time) or CRL
+    status_check: str | None = None
 
 
 class StatePublic(BaseModel):
@@ -102,6 +104,10 @@ class StatePublic(BaseModel):
     card: dict[str, Any] | None
     #: the МЧД number when an employee signed under one
     signer_poa: str | None
+    #: the report's and the closing report's requisites: "fleet" (checked against the document
+    #: the register sent) or "manual" (typed for a register whose documents Oblako lacks)
+    report_source: str | None = None
+    close_source: str | None = None
 
     @classmethod
     def of(cls, state: State) -> StatePublic:
@@ -117,6 +123,7 @@ class StatePublic(BaseModel):
                 issuer=row.signer_issuer,
                 valid_from=_utc(row.signer_valid_from),
                 valid_to=_utc(row.signer_valid_to),
+                status_check=row.signer_status,
             )
         rnm = row.rnm if row is not None else None
         return cls(
@@ -137,4 +144,6 @@ class StatePublic(BaseModel):
             sent_at=_utc(row.sent_at) if row is not None else None,
             card=state.card,
             signer_poa=row.signer_poa if row is not None else None,
+            report_source=row.report_source if row is not None else None,
+            close_source=row.close_source if row is not None else None,
         )

@@ -22,19 +22,21 @@ from fleet import audit
 from fleet.access.principal import Principal
 from fleet.accounts.models import Company
 from fleet.core.clock import Clock
+from fleet.documents.models import DocType
 from fleet.receipts.profiles import put_profile
 from fleet.registers import service as registers
 from fleet.registers.models import Register, RegisterState
 from fleet.registration import report
 from fleet.registration.application import ApplicationForm, canonical_bytes, validate_form
 from fleet.registration.attorney import is_head, poa_for_signer
-from fleet.registration.crl_cache import CrlSource, current_crls
 from fleet.registration.exceptions import (
     FnsUnavailableError,
     InvalidApplicationError,
     InvalidSignatureError,
     RegistrationNotFoundError,
     RegistrationStateError,
+    ReportMismatchError,
+    ReportNotStoredError,
 )
 from fleet.registration.gateway import FnsAnswer, FnsGateway, PoaFile
 from fleet.registration.models import (
@@ -43,7 +45,7 @@ from fleet.registration.models import (
     PowerOfAttorney,
     RegistrationApplication,
 )
-from fleet.registration.revocation import check_not_revoked
+from fleet.registration.ocsp import RevocationSource, check_status
 from fleet.registration.rules import RegisteredParams
 from fleet.registration.used_drives import keep_drive
 from fleet.stores.models import Store
@@ -213,7 +215,7 @@ def save_form(
     row.status = ApplicationStatus.DRAFT.value
     row.signature = None
     row.signer_name = row.signer_inn = row.signer_ogrn = row.signer_person = None
-    row.signer_issuer = None
+    row.signer_issuer = row.signer_status = None
     row.signer_valid_from = row.signer_valid_to = row.signed_at = None
     row.reasons = "[]"
     row.last_error = None
@@ -290,11 +292,11 @@ def accept_signature(
     signature: bytes,
     trusted_roots: Sequence[bytes],
     gateway: FnsGateway,
-    crls: CrlSource = (),
+    crls: RevocationSource = (),
 ) -> State:
     """Verify the detached CMS (DER, or base64/PEM text) over the frozen bytes — chain, time,
-    and no certificate of the chain on its CA's list of revoked ones — store it, then send it
-    to the FNS."""
+    and no certificate of the chain revoked (OCSP, then CRL: `fleet.registration.ocsp`) —
+    store it with how its status was checked, then send it to the FNS."""
     state = _load(session, principal, register_id)
     row = state.application
     if row is None or not row.document:
@@ -314,7 +316,7 @@ def accept_signature(
         verified = verify(signature, row.document.encode("utf-8"), trusted_roots, now)
     except KepError as exc:
         raise InvalidSignatureError("Подпись не принята", fields={"signature": str(exc)}) from exc
-    check_not_revoked(verified, current_crls(crls, verified, now))
+    status = check_status(crls, verified, now)
     poa_number = _check_signer(session, verified, state.company, now)
     cert = verified.certificate
     row.signer_poa = poa_number
@@ -329,6 +331,7 @@ def accept_signature(
     row.signer_issuer = verified.root.common_name[:300]
     row.signer_valid_from = cert.not_before
     row.signer_valid_to = cert.not_after
+    row.signer_status = status.text[:2000] or None
     row.signed_at = now
     row.status = ApplicationStatus.SIGNED.value
     row.updated_at = now
@@ -515,8 +518,12 @@ def send_report(
     fd_number: int,
     fiscal_sign: str,
     date: str,
+    from_register: bool = False,
 ) -> State:
-    """Send the registration report's requisites (FD number, fiscal sign, date) to the FNS."""
+    """Send the registration report's requisites (FD number, fiscal sign, date) to the FNS,
+    once they match the report the register sent the fleet (`report.check_requisites`; typed
+    for a register whose documents Oblako does not hold: sent unchecked, marked "manual").
+    ``from_register``: they are the register's own answer, so its document is waited for."""
     state = _load(session, principal, register_id)
     row = state.application
     if row is None or state.status != ApplicationStatus.RNM_ASSIGNED or row.fns_id is None:
@@ -532,6 +539,16 @@ def send_report(
         fields["date"] = "Дата и время отчёта в формате ГГГГ-ММ-ДДTЧЧ:ММ"
     if fields:
         raise InvalidApplicationError("Реквизиты отчёта указаны неверно", fields=fields)
+    rereg = state.kind is ApplicationKind.REREGISTRATION
+    source = report.check_requisites(
+        session,
+        register_id,
+        report.Requisites(
+            state.register.drive_number or state.form.fn_number, fd_number, fiscal_sign, date
+        ),
+        DocType.REREGISTRATION if rereg else DocType.REGISTRATION,
+        from_register=from_register,
+    )
     try:
         answer = gateway.send_report(
             row.fns_id, fd_number=fd_number, fiscal_sign=fiscal_sign, date=date
@@ -546,6 +563,7 @@ def send_report(
     row.report_fd_number = fd_number
     row.report_fiscal_sign = fiscal_sign
     row.report_date = date
+    row.report_source = source
     _apply(session, clock, principal, state, answer)
     return _load(session, principal, register_id)
 
@@ -571,16 +589,25 @@ def collect_report(
         if row.last_error != answer.error[:500]:
             _fail(session, clock, principal, state, answer.error)
         return _load(session, principal, register_id)
-    return send_report(
-        session=session,
-        clock=clock,
-        principal=principal,
-        register_id=register_id,
-        gateway=gateway,
-        fd_number=answer.fd_number,
-        fiscal_sign=answer.fiscal_sign,
-        date=answer.date,
-    )
+    try:
+        return send_report(
+            session=session,
+            clock=clock,
+            principal=principal,
+            register_id=register_id,
+            gateway=gateway,
+            fd_number=answer.fd_number,
+            fiscal_sign=answer.fiscal_sign,
+            date=answer.date,
+            from_register=True,
+        )
+    except (ReportNotStoredError, ReportMismatchError) as exc:
+        # nothing was sent: the report is waited for (or wrong) and the card says why
+        session.rollback()
+        text = "; ".join([exc.message, *exc.fields.values()])[:500]
+        if row.last_error != text:
+            _fail(session, clock, principal, _load(session, principal, register_id), text)
+        return _load(session, principal, register_id)
 
 
 def collect_reports(session: Session, clock: Clock, gateway: FnsGateway) -> int:

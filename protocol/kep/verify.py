@@ -1,7 +1,8 @@
 """Verify a detached CMS signature: the content, the signer's key, the chain to a trusted root.
 
-Not done here (documented in docs/registration.md): revocation (CRL/OCSP) and the CA's
-accreditation list beyond "the roots you pass are the trusted ones".
+Not done here (documented in docs/registration.md): revocation (OCSP and CRL: the fleet does it
+in fleet/registration/ocsp.py) and the CA's accreditation list beyond "the roots you pass are
+the trusted ones".
 """
 
 from __future__ import annotations

@@ -25,9 +25,11 @@ from protocol.errors import MalformedCms, UnsupportedAlgorithm
 from protocol.kep import gost
 
 __all__ = [
+    "OID_AD_OCSP",
     "OID_CN",
     "OID_INN",
     "OID_INNLE",
+    "OID_KP_OCSP_SIGNING",
     "OID_O",
     "OID_OGRN",
     "OID_OGRNIP",
@@ -53,6 +55,14 @@ _NUMERIC: Final = {OID_INN, OID_INNLE, OID_OGRN, OID_OGRNIP, OID_SNILS}
 _BASIC_CONSTRAINTS: Final = "2.5.29.19"
 _KEY_USAGE: Final = "2.5.29.15"
 _CRL_DISTRIBUTION_POINTS: Final = "2.5.29.31"
+_EXT_KEY_USAGE: Final = "2.5.29.37"
+_AUTHORITY_INFO_ACCESS: Final = "1.3.6.1.5.5.7.1.1"
+#: RFC 5280 §4.2.2.1 / RFC 6960: the AIA access method of an OCSP responder
+OID_AD_OCSP: Final = "1.3.6.1.5.5.7.48.1"
+#: RFC 6960 §4.2.2.2: the extended key usage of a CA's delegated OCSP responder
+OID_KP_OCSP_SIGNING: Final = "1.3.6.1.5.5.7.3.9"
+#: RFC 6960 §4.2.2.2.1: the responder's own certificate is not checked for revocation
+OID_OCSP_NOCHECK: Final = "1.3.6.1.5.5.7.48.1.5"
 
 
 class GostPublicKeyParameters(univ.Sequence):  # type: ignore[misc]  # pyasn1 is untyped
@@ -84,6 +94,12 @@ class CertInfo:
     is_ca: bool = False
     #: the http(s) URLs of its issuer's CRL (cRLDistributionPoints, RFC 5280 §4.2.1.13)
     crl_urls: tuple[str, ...] = ()
+    #: the http(s) URLs of its issuer's OCSP responders (AIA id-ad-ocsp, RFC 5280 §4.2.2.1)
+    ocsp_urls: tuple[str, ...] = ()
+    #: extendedKeyUsage purposes (OIDs); id-kp-OCSPSigning marks a delegated OCSP responder
+    extended_key_usage: tuple[str, ...] = ()
+    #: the subjectPublicKey BIT STRING's octets: what an OCSP CertID's issuerKeyHash covers
+    public_key_bits: bytes = b""
 
     @property
     def common_name(self) -> str:
@@ -175,9 +191,13 @@ def build_certificate(
     paramset: str = gost.DEFAULT_PARAMSET,
     issuer_paramset: str = gost.DEFAULT_PARAMSET,
     crl_urls: tuple[str, ...] = (),
+    ocsp_urls: tuple[str, ...] = (),
+    ocsp_signing: bool = False,
 ) -> bytes:
     """A DER X.509 v3 certificate signed by the issuer's key (deterministically); with
-    ``crl_urls``, a cRLDistributionPoints extension naming them."""
+    ``crl_urls``, a cRLDistributionPoints extension naming them; with ``ocsp_urls``, an
+    authorityInfoAccess naming the OCSP responders; ``ocsp_signing``: a delegated OCSP
+    responder's certificate (extendedKeyUsage id-kp-OCSPSigning and id-pkix-ocsp-nocheck)."""
     tbs = rfc5280.TBSCertificate()
     tbs["version"] = "v3"
     tbs["serialNumber"] = serial
@@ -202,7 +222,13 @@ def build_certificate(
     tbs["subjectPublicKeyInfo"] = spki
     bc = rfc5280.BasicConstraints()
     bc["cA"] = is_ca
-    usage = rfc5280.KeyUsage("keyCertSign,cRLSign" if is_ca else "digitalSignature,nonRepudiation")
+    usage = rfc5280.KeyUsage(
+        "keyCertSign,cRLSign"
+        if is_ca
+        else "digitalSignature"
+        if ocsp_signing
+        else "digitalSignature,nonRepudiation"
+    )
     tbs["extensions"].extend(
         [_extension(_BASIC_CONSTRAINTS, True, bc), _extension(_KEY_USAGE, True, usage)]
     )
@@ -210,6 +236,13 @@ def build_certificate(
         tbs["extensions"].append(
             _extension(_CRL_DISTRIBUTION_POINTS, False, _distribution_points(crl_urls))
         )
+    if ocsp_urls:
+        tbs["extensions"].append(_extension(_AUTHORITY_INFO_ACCESS, False, _aia(ocsp_urls)))
+    if ocsp_signing:
+        eku = rfc5280.ExtKeyUsageSyntax()
+        eku.append(rfc5280.KeyPurposeId(OID_KP_OCSP_SIGNING))
+        tbs["extensions"].append(_extension(_EXT_KEY_USAGE, False, eku))
+        tbs["extensions"].append(_extension(OID_OCSP_NOCHECK, False, univ.Null("")))
     tbs_der = encoder.encode(tbs)
     sig = gost.sign_digest(issuer_private_key, gost.streebog256(tbs_der), issuer_paramset)
     cert = rfc5280.Certificate()
@@ -229,6 +262,30 @@ def _distribution_points(urls: tuple[str, ...]) -> rfc5280.CRLDistributionPoints
         names.append(name)
         points.append(point)
     return points
+
+
+def _aia(urls: tuple[str, ...]) -> rfc5280.AuthorityInfoAccessSyntax:
+    aia = rfc5280.AuthorityInfoAccessSyntax()
+    for url in urls:
+        access = rfc5280.AccessDescription()
+        access["accessMethod"] = univ.ObjectIdentifier(OID_AD_OCSP)
+        access["accessLocation"]["uniformResourceIdentifier"] = url
+        aia.append(access)
+    return aia
+
+
+def _read_ocsp_urls(value: bytes) -> tuple[str, ...]:
+    aia, _ = decoder.decode(value, asn1Spec=rfc5280.AuthorityInfoAccessSyntax())
+    out: list[str] = []
+    for access in aia:
+        if str(access["accessMethod"]) != OID_AD_OCSP:
+            continue  # caIssuers: where the issuer's certificate is, not its status
+        where = access["accessLocation"]
+        if where.getName() == "uniformResourceIdentifier":
+            url = str(where["uniformResourceIdentifier"])
+            if url.startswith(("http://", "https://")):
+                out.append(url)
+    return tuple(out)
 
 
 def _read_crl_urls(value: bytes) -> tuple[str, ...]:
@@ -310,15 +367,25 @@ def read_certificate(der: bytes) -> CertInfo:
         )
         is_ca = False
         crl_urls: tuple[str, ...] = ()
+        ocsp_urls: tuple[str, ...] = ()
+        eku: tuple[str, ...] = ()
         if tbs["extensions"].isValue:
             for ext in tbs["extensions"]:
-                if str(ext["extnID"]) == _BASIC_CONSTRAINTS:
+                oid = str(ext["extnID"])
+                if oid == _BASIC_CONSTRAINTS:
                     bc, _ = decoder.decode(
                         bytes(ext["extnValue"]), asn1Spec=rfc5280.BasicConstraints()
                     )
                     is_ca = bool(bc["cA"])
-                elif str(ext["extnID"]) == _CRL_DISTRIBUTION_POINTS:
+                elif oid == _CRL_DISTRIBUTION_POINTS:
                     crl_urls = _read_crl_urls(bytes(ext["extnValue"]))
+                elif oid == _AUTHORITY_INFO_ACCESS:
+                    ocsp_urls = _read_ocsp_urls(bytes(ext["extnValue"]))
+                elif oid == _EXT_KEY_USAGE:
+                    purposes, _ = decoder.decode(
+                        bytes(ext["extnValue"]), asn1Spec=rfc5280.ExtKeyUsageSyntax()
+                    )
+                    eku = tuple(str(p) for p in purposes)
         return CertInfo(
             der=bytes(der),
             tbs=first_element(bytes(der)),
@@ -335,6 +402,9 @@ def read_certificate(der: bytes) -> CertInfo:
             signature=cert["signature"].asOctets(),
             is_ca=is_ca,
             crl_urls=crl_urls,
+            ocsp_urls=ocsp_urls,
+            extended_key_usage=eku,
+            public_key_bits=spki["subjectPublicKey"].asOctets(),
         )
     except (PyAsn1Error, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise MalformedCms(f"Сертификат не разобран: {exc}") from exc

@@ -160,7 +160,7 @@ class OfdServer:
         with self._lock:
             self.modes.down = True
             self.modes.down_until = None if seconds is None else self.clock.wall() + seconds
-        self._call(self._close_listener())
+        self._call(self._go_down())
 
     def come_up(self) -> None:
         """End an outage now."""
@@ -183,7 +183,6 @@ class OfdServer:
         self._stop = asyncio.Event()
         self._listener_lock = asyncio.Lock()
         await self._open_listener()
-        self._watcher = asyncio.create_task(self._watch())
         return self.port
 
     async def stop_async(self) -> None:
@@ -309,11 +308,19 @@ class OfdServer:
                 writer.transport.abort()
                 self.counters["cut"] += 1
 
+    async def _go_down(self) -> None:
+        await self._close_listener()
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watch())
+
     async def _watch(self) -> None:
-        # Reopen after a timed outage once the (possibly simulated) clock says it is over.
+        # Reopen after a timed outage once the (possibly simulated) clock says it is over;
+        # runs only while down (an idle server up does not wake 50 times a second).
         while True:
             await asyncio.sleep(self.watch_s)
             with self._lock:
+                if not self.modes.down:
+                    return  # come_up() reopened it
                 until = self.modes.down_until
                 over = self.modes.down and until is not None and self.clock.wall() >= until
                 if over:
@@ -326,6 +333,8 @@ class OfdServer:
                     with self._lock:
                         self.modes.down = True
                         self.modes.down_until = self.clock.wall()
+                    continue
+                return
 
     async def _clock_sleep(self, seconds: float) -> None:
         # The injected clock decides: SimClock moves on at once, SystemClock really waits.
@@ -369,10 +378,10 @@ class OfdServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
     ) -> bool:
         # One message; False ends the connection.
+        # asyncio.timeout, not wait_for: no task made per read (two reads a document)
         try:
-            header = await asyncio.wait_for(
-                reader.readexactly(SESSION_HEADER_SIZE), self.idle_timeout_s
-            )
+            async with asyncio.timeout(self.idle_timeout_s):
+                header = await reader.readexactly(SESSION_HEADER_SIZE)
         except asyncio.IncompleteReadError as e:
             if e.partial:
                 self._refuse(peer, f"connection closed inside a header ({len(e.partial)} B)")
@@ -382,7 +391,8 @@ class OfdServer:
             # Without a trustworthy size the rest of the stream cannot be framed.
             self._refuse(peer, f"not a session header or body of {size} B: {header[:4].hex()}")
             return False
-        body = await asyncio.wait_for(reader.readexactly(size), self.idle_timeout_s)
+        async with asyncio.timeout(self.idle_timeout_s):
+            body = await reader.readexactly(size)
         try:
             outcome: Outcome = self.service.handle(header, body, peer=peer)
         except Exception as e:  # a simulator bug: record it, drop the connection, go on

@@ -18,7 +18,7 @@ from fleet.delivery.models import Delivery, DeliveryAttempt
 from fleet.delivery.routes import set_route
 from fleet.delivery.service import progress, resend
 from fleet.delivery.worker import INTERRUPTED, DeliveryState, DeliveryWorker, record_bounce
-from fleet.receipts.models import ReceiptStatus
+from fleet.receipts.models import Receipt, ReceiptStatus
 from simulator.channels import Outcome
 from tests.delivery.world import World, make_world
 
@@ -212,8 +212,7 @@ class _CrashingProvider:
 def _crash_pass(worker: DeliveryWorker) -> None:
     """A pass killed between the claim's commit and the record (the providers raise
     BaseException-like _CrashError which the worker does not swallow past the send)."""
-    worker.enqueue()
-    work = worker._claim()
+    _, work = worker.claim()
     try:
         for w in work:
             provider = worker.providers[w.channel]
@@ -296,3 +295,25 @@ def test_any_crash_schedule_sends_each_channel_at_most_once(
     assert statuses.count("delivered") <= 1
     if d.state == DeliveryState.DELIVERED:
         assert statuses[-1] == "delivered"
+
+
+def test_a_receipt_committed_late_is_found_by_the_rescan(world: World) -> None:
+    """A pass reads the receipts fiscalised in the last ``lag_s`` only; one that became
+    visible later than that (a slow commit, another host's clock) waits for the full look over
+    the catch-up window every ``rescan_s``, and is sent then, once."""
+    worker = world.worker()
+    worker.run_once()  # the first pass looks over the whole window
+    rid = world.receipt("+79161234567")
+    with Session(world.engine) as s:  # fiscalised before the last lag_s, committed only now
+        r = s.get(Receipt, rid)
+        assert r is not None
+        r.fiscalised_at = world.clock.wall() - worker.lag_s - 5
+        s.add(r)
+        s.commit()
+    world.clock.advance(1)
+    worker.run_once()
+    assert world.fake.sent == {}
+    world.clock.advance(worker.rescan_s)
+    worker.run_once()
+    assert world.fake.counts() == {("sms", "+79161234567"): 1}
+    assert _delivery(world, rid).first_attempt_at is not None

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from firmware import net, ofd
 from firmware.drive import FiscalDrive
-from firmware.errors import DriveError
+from firmware.errors import DriveError, OfdError
 from firmware.shared import receipt as schema
 from hil import scenarios
 from protocol import fiscalsign
@@ -226,7 +226,7 @@ def test_probe_sends_a_service_message(rig: Rig) -> None:
     assert rig.client.probe() >= 0
     assert rig.server.stats()["service"] == 1
     rig.server.go_down()
-    with pytest.raises(ofd.OfdError):
+    with pytest.raises(OfdError):
         rig.client.probe()
     rig.server.come_up()
 
@@ -268,3 +268,79 @@ def test_socket_connection_contract() -> None:
     listener.close()
     with pytest.raises(OSError):
         net.connect("127.0.0.1", port, 1.0)
+
+
+# ---- the connection kept between documents (linger_s) ---------------------------------
+
+
+def _lingering_rig(idle_timeout_s: float = 120.0) -> Rig:
+    clock = SimClock()
+    model = DriveModel(DriveConfig(sign_algorithm="sha256"), clock=clock)
+    port, _ = inproc_pair(model, timeout=0.01)
+    drive = FiscalDrive(port, clock)
+    server = OfdServer(
+        OfdConfig(sign_algorithm="sha256"), clock=clock, idle_timeout_s=idle_timeout_s
+    )
+    server.start()
+    client = ofd.OfdClient(drive, net.connector(0.05), "127.0.0.1", server.port, clock, linger_s=5)
+    return Rig(clock, model, drive, server, client)
+
+
+def _transport(rig: Rig) -> list[int]:
+    """The 21h arguments the drive received, in order (1 up, 0 down)."""
+    out = []
+    real = rig.drive.transport_status
+
+    def seen(connected: int) -> None:
+        out.append(connected)
+        real(connected)
+
+    rig.drive.transport_status = seen  # type: ignore[method-assign]
+    return out
+
+
+def test_a_kept_connection_carries_the_next_documents_then_closes() -> None:
+    rig = _lingering_rig()
+    try:
+        told = _transport(rig)
+        _day(rig, receipts=1)
+        assert rig.client.flush(60)
+        for _ in range(3):  # a receipt every 2 s: within the 5 s the connection is kept
+            rig.clock.advance(2)
+            scenarios.sell(rig.drive)
+            rig.client.kick()
+            assert rig.client.flush(60)
+            assert rig.client.status()["connected"]
+        assert rig.drive.unconfirmed_count() == 0
+        assert rig.server.stats()["connections"] == 1 and told == [1]
+        assert rig.client.status()["attempts"] == 1
+        rig.client.run(6)  # no document for longer than linger_s: 21h(0), closed
+        assert told == [1, 0] and not rig.client.status()["connected"]
+        scenarios.sell(rig.drive)
+        rig.client.kick()
+        assert rig.client.flush(60)
+        assert rig.server.stats()["connections"] == 2 and told == [1, 0, 1]
+    finally:
+        rig.client.close()
+        rig.server.stop()
+
+
+def test_a_kept_connection_the_ofd_closed_is_replaced_without_a_failure() -> None:
+    rig = _lingering_rig(idle_timeout_s=0.2)
+    try:
+        _day(rig, receipts=0)
+        assert rig.client.flush(60)
+        assert rig.client.status()["connected"]
+        time.sleep(0.6)  # the OFD drops the idle connection after 0.2 real seconds
+        scenarios.sell(rig.drive)
+        rig.client.kick()
+        start = rig.clock.monotonic()
+        assert rig.client.flush(60)
+        status = rig.client.status()
+        assert rig.drive.unconfirmed_count() == 0
+        assert status["attempts"] == 2 and status["delivered"] == 3
+        # at once on a new connection, not after a failure's backoff
+        assert rig.clock.monotonic() - start < rig.client.backoff_s
+    finally:
+        rig.client.close()
+        rig.server.stop()

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from fleet.accounts.mail import MemoryMailSender
+from fleet.audit import AuditLog
 from fleet.core.clock import SettableClock
 from fleet.registers.models import Register, RegisterState
 from fleet.registration.models import UsedDrive
@@ -189,26 +190,43 @@ def test_operator_replaces_the_drive_and_the_user_reregisters_with_reason_4(
     make_operator(engine, "kep25@example.ru")
     url = f"/api/operator/registers/{rid}/drive-replacement"
     close = {"fd_number": 412, "fiscal_sign": "3522837144", "date": "2025-03-01T18:00"}
-    body = {"close": close, "ofd_confirmed": False, "new_number": "9999078900005678"}
-    # The client cannot; the operator must have the OFD's confirmation first.
+    body = {"close": close, "new_number": "9999078900005678"}
+    # The client cannot. This register never sent Oblako a document: the requisites are typed
+    # (not checked) and the OFD's answer cannot reach the fleet, so the operator must say why
+    # they know the OFD has the report — an override, written to the audit log.
     assert client.post(url, json=body, headers=headers).status_code == 403
     unconfirmed = client.post(url, json=body, headers=operator)
-    assert unconfirmed.status_code == 422
-    assert "подтверждения ОФД" in unconfirmed.json()["fields"]["ofd_confirmed"]
+    assert unconfirmed.status_code == 409
+    assert "Облаку не передавались" in unconfirmed.json()["message"]
+    assert "откуда известно" in unconfirmed.json()["fields"]["ofd_override"]
+    short = client.post(url, json={**body, "ofd_override": "есть   ок"}, headers=operator)
+    assert short.status_code == 409 and "ofd_override" in short.json()["fields"]
+    reason = "Квитанция ОФД на ФД 412 проверена в ЛК ОФД"
     same = client.post(
         url,
-        json={**body, "ofd_confirmed": True, "new_number": "9999078900001234"},
+        json={**body, "ofd_override": reason, "new_number": "9999078900001234"},
         headers=operator,
     )
     assert "номер установленного ФН" in same.json()["fields"]["new_number"]
     with Session(engine) as session:
         assert session.exec(select(UsedDrive)).first() is None
+        assert not session.exec(
+            select(AuditLog).where(AuditLog.action == "registration.ofd_confirmation_overridden")
+        ).all()
 
-    answer = client.post(url, json={**body, "ofd_confirmed": True}, headers=operator)
+    answer = client.post(url, json={**body, "ofd_override": reason}, headers=operator)
     assert answer.status_code == 200, answer.text
     result = answer.json()
     assert result["decision"]["reasons"] == [4]
     assert result["state"]["kind"] == "reregistration"
+    assert result["state"]["close_source"] == "manual"
+    with Session(engine) as session:
+        entry = session.exec(
+            select(AuditLog).where(AuditLog.action == "registration.ofd_confirmation_overridden")
+        ).one()
+        detail = json.loads(entry.detail)
+        assert detail["reason"] == reason and detail["ofd_status"] == "unknown"
+        assert detail["fn_number"] == "9999078900001234" and detail["fd_number"] == 412
     with Session(engine) as session:
         register = session.get(Register, rid)
         assert register is not None and register.drive_number == "9999078900005678"
@@ -225,7 +243,7 @@ def test_operator_replaces_the_drive_and_the_user_reregisters_with_reason_4(
     # A closed drive cannot go back into a register.
     reused = client.post(
         url,
-        json={**body, "ofd_confirmed": True, "new_number": "9999078900001234"},
+        json={**body, "ofd_override": reason, "new_number": "9999078900001234"},
         headers=operator,
     )
     assert reused.status_code in (409, 422)
@@ -244,7 +262,11 @@ def test_operator_replaces_the_drive_and_the_user_reregisters_with_reason_4(
     ).json()
     assert done["status"] == "registered"
     assert done["card"]["Заводской номер ФН"] == "9999078900005678"
+    assert done["report_source"] == "manual"  # typed: the register sent Oblako nothing
 
+    use_cookie(client, headers)
+    card = client.get(f"/registers/{rid}/registration").text
+    assert "введены вручную: касса документов в Облако не передавала" in card
     use_cookie(client, operator)
     page = client.get(f"/operator/registers/{rid}/drive-replacement")
     assert page.status_code == 200 and "Отчёт о закрытии" in page.text
@@ -282,8 +304,13 @@ def test_deregistration_closes_the_drive_and_takes_the_register_off(
     assert set(fields) == {"close.fd_number", "close.fiscal_sign", "close.date"}
 
     close = {"fd_number": 977, "fiscal_sign": "1234567890", "date": "2025-06-30T21:00"}
-    state = client.post(url, json={"reason": "user", "close": close}, headers=headers).json()
+    waits = client.post(url, json={"reason": "user", "close": close}, headers=headers)
+    assert waits.status_code == 409 and "ofd_override" in waits.json()["fields"]
+    override = "Отчёт принят ОФД: квитанция в личном кабинете ОФД"
+    body = {"reason": "user", "close": close, "ofd_override": override}
+    state = client.post(url, json=body, headers=headers).json()
     assert state["kind"] == "deregistration" and state["status"] == "draft"
+    assert state["close_source"] == "manual"
     content, signed = _sign_current(client, headers, rid, 26, clock)
     doc = json.loads(content)
     assert doc["format"] == "oblako.knd1110062.v1" and doc["rnm"] == rnm

@@ -2,13 +2,13 @@
 
 End to end with the real pieces: the cabinet's API and the FNS simulator assign the RNM; the
 command the cabinet queued is what a register receives — the firmware register on a simulated
-drive makes the report from it; its result goes through the real ingest (`Store.apply`); the
-registration job sends the report's requisites and the FNS registers the register.
+drive makes the report from it; its result and document go through the real ingest; the
+registration job checks the requisites against that document, sends them, and the FNS
+registers the register.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,8 @@ from fleet.registration.models import ApplicationStatus, RegistrationApplication
 from fleet.registration.service import collect_reports
 from protocol.mqtt.codec import encode
 from protocol.portable import link
-from simulator.fn import DriveConfig
-from tests.firmware.test_register import Rig, drive_config
 from tests.fleet.test_registration import SERIAL, _fill_and_sign, _fns, _register, _signed_in
+from tests.fleet.test_registration_commands import Board
 
 FN = "9999078900001234"  # the drive the test application names
 
@@ -97,19 +96,20 @@ def test_the_cabinet_orders_the_report_and_sends_its_requisites(
         assert collect_reports(session, clock, gateway) == 0
     assert _application(engine, rid).status == ApplicationStatus.RNM_ASSIGNED
 
-    # the register (firmware on a simulated drive) makes the report the command asks for
-    rig = Rig(tmp_path, config=DriveConfig(**{**_config(), "fn_number": FN}))
-    rig.start(register=False)
-    made = rig.reg.handle(json.loads(json.dumps(body)))
-    assert made["status"] == "made", made
-    _publish_result(engine, clock, cmd.request_id, made)
+    # the register (firmware on a simulated drive, its agent) makes the report the command
+    # asks for; its result and the document go through the ingest
+    board = Board(tmp_path, FN, engine, clock)
+    try:
+        made = board.run(cmd)
+    finally:
+        board.close()
 
-    # the job sends the report's requisites; the FNS registers the register
+    # the job checks the requisites against the document and sends them; the FNS registers
     job = report_job(gateway)
     with Session(engine) as session:
         assert job.run(session, clock) == 1
     row = _application(engine, rid)
-    assert row.status == ApplicationStatus.REGISTERED
+    assert row.status == ApplicationStatus.REGISTERED and row.report_source == "fleet"
     assert row.report_fd_number == made["fd"] and row.report_fiscal_sign == str(made["fp"])
     assert row.report_date == made["date_time"][:16]
     with Session(engine) as session:
@@ -149,8 +149,3 @@ def test_a_register_that_refuses_leaves_the_rnm_and_says_why(
     assert row.status == ApplicationStatus.RNM_ASSIGNED and row.rnm
     assert row.last_error is not None and "Неверный РНМ" in row.last_error
     assert row.report_fd_number is None
-
-
-def _config() -> dict[str, Any]:
-    base = drive_config()
-    return {k: getattr(base, k) for k in base.__dataclass_fields__}

@@ -21,7 +21,7 @@ from simulator.fn import (
     StateStore,
     inproc_pair,
 )
-from simulator.fn.state import decode_state, encode_state
+from simulator.fn.state import DriveState, encode_state
 from tests.simulator.kkt import FAST, INN, RNM, SERIAL, make_drive, text, tlv
 
 NOW = dt.datetime(2024, 1, 15, 10, 30)
@@ -66,7 +66,8 @@ def _snapshots(tmp: Path) -> list[bytes]:
     for frame in SCRIPT:
         answer = drive.handle(frame)
         assert answer is not None and answer[3] & 0x7F == 0, frame.hex()
-        snaps.append(encode_state(decode_state(path.read_bytes())) if path.exists() else snaps[0])
+        saved = StateStore(path).load()
+        snaps.append(encode_state(saved) if saved is not None else snaps[0])
     return snaps
 
 
@@ -81,10 +82,10 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     kkt.register()
     kkt.open_shift()
     kkt.receipt()
-    saved = path.read_bytes()
+    saved = StateStore(path).load()
     again = DriveModel(FAST, clock=clock, state_file=path)
     assert encode_state(again.state) == encode_state(drive.state)
-    assert json.loads(saved)["last_fd"] == 3
+    assert saved is not None and saved.last_fd == 3
     assert not list(tmp_path.glob("*.tmp"))  # the temporary file was renamed
 
 
@@ -101,7 +102,7 @@ def test_bad_state_files_are_refused(tmp_path: Path) -> None:
     kkt.register()
     with pytest.raises(StateFileError):  # another drive's file
         DriveModel(DriveConfig(fn_number="9999078900000002"), state_file=path)
-    data = json.loads(path.read_text())
+    data = json.loads(encode_state(_load(path)))  # the format before the journal still loads
     data["archive"][0]["fd"] = 5
     path.write_text(json.dumps(data))
     with pytest.raises(StateFileError):
@@ -114,10 +115,17 @@ def test_a_crash_while_saving_leaves_the_old_state(tmp_path: Path) -> None:
     _, kkt, _ = make_drive(state_file=path)
     kkt.register()
     before = path.read_bytes()
-    # A crash after writing part of the temporary file: the rename never happened.
+    # A crash after writing part of the temporary file of a compaction: no rename happened.
     (tmp_path / "fn.json.tmp").write_bytes(before[: len(before) // 2])
     reloaded = DriveModel(FAST, state_file=path)
-    assert encode_state(reloaded.state) == before
+    assert encode_state(reloaded.state) == encode_state(_load(path))
+    assert path.read_bytes() == before
+
+
+def _load(path: Path) -> DriveState:
+    state = StateStore(path).load()
+    assert state is not None
+    return state
 
 
 def _cut_and_check(cut: int, chunk: int, path: Path, snapshots: list[bytes]) -> None:
