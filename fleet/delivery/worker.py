@@ -21,8 +21,9 @@ Each pass (`DeliveryWorker.run_once`) is two short transactions and the sends be
    limit) keeps the attempt QUEUED and the delivery due again after a backoff, within the
    channel's wait; the next claim re-sends it with the same key (`_later`).
 
-Rows are written set-wise (PostgreSQL: ``unnest`` of arrays, ``= ANY``; SQLite: executemany,
-``json_each``): a pass of 500 receipts is a dozen statements, not thousands.
+Rows are written set-wise (one JSON parameter: ``json_to_recordset`` on PostgreSQL,
+``json_each`` on SQLite; id lists ``= ANY`` / ``json_each``): a pass of 500 receipts is a
+dozen statements, not thousands.
 
 A crash between 1 and 3 leaves a QUEUED attempt. The next claim re-sends it with the same key
 when the provider deduplicates keys (SMS gateways and the simulator do), else (SMTP cannot) it
@@ -55,6 +56,8 @@ from sqlalchemy import (
     column,
     func,
     insert,
+    true,
+    type_coerce,
     update,
 )
 from sqlalchemy import select as sa_select
@@ -152,16 +155,38 @@ def _among(dialect: str, column: ColumnElement[Any], values: Sequence[Any]) -> C
     return column.in_(sa_select(each.c.value))
 
 
-def _unnest(table: Table, rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> Any:
+def _rowset(
+    dialect: str, table: Table, rows: Sequence[Mapping[str, Any]], names: Sequence[str]
+) -> Any:
     """``rows`` as a derived table of ``names`` (typed as ``table``'s columns) for one
-    set-based statement on PostgreSQL: one JSON parameter read by ``json_to_recordset``.
-    psycopg's executemany costs tens of µs of Python a row, and its dump of a list parameter
-    (``unnest`` of arrays, as before) is Python per element: ~60 µs a receipt in a profile;
-    ``json.dumps`` is C."""
-    payload = json.dumps([{n: r[n] for n in names} for r in rows], ensure_ascii=False)
-    recordset = func.json_to_recordset(cast(bindparam(None, payload, type_=Text), JSON))
-    columns = [column(n, table.c[n].type) for n in names]
-    return recordset.table_valued(*columns).render_derived(with_types=True)
+    set-based statement: one JSON parameter, read by ``json_to_recordset`` on PostgreSQL and
+    by ``json_each``/``json_extract`` on SQLite. An executemany costs tens of µs of Python a
+    row (SQLAlchemy's per-row parameters, psycopg's dump of a list parameter: ~60 µs a receipt
+    in a profile); ``json.dumps`` is C. A JSON column's value goes as its text on SQLite."""
+    if dialect == "postgresql":
+        payload = json.dumps([{n: r[n] for n in names} for r in rows], ensure_ascii=False)
+        recordset = func.json_to_recordset(cast(bindparam(None, payload, type_=Text), JSON))
+        columns = [column(n, table.c[n].type) for n in names]
+        return recordset.table_valued(*columns).render_derived(with_types=True)
+    as_text = {n for n in names if isinstance(table.c[n].type, JSON)}
+    payload = json.dumps(
+        [
+            [json.dumps(r[n], ensure_ascii=False) if n in as_text else r[n] for n in names]
+            for r in rows
+        ],
+        ensure_ascii=False,
+    )
+    each = func.json_each(bindparam(None, payload, type_=Text)).table_valued("value")
+    return (
+        sa_select(
+            *(
+                type_coerce(func.json_extract(each.c.value, f"$[{i}]"), Text).label(n)
+                for i, n in enumerate(names)
+            )
+        )
+        .select_from(each)
+        .subquery()
+    )
 
 
 _DUE_COLUMNS: Final = (
@@ -259,14 +284,12 @@ class _Plan:
     def write(self, session: Session) -> None:
         conn = session.connection()
         dialect = conn.dialect.name
-        if self.attempts and dialect == "postgresql":
+        if self.attempts:
             names = list(self.attempts[0])
-            rows = _unnest(_ATTEMPT, self.attempts, names)
+            rows = _rowset(dialect, _ATTEMPT, self.attempts, names)
             conn.execute(
                 insert(_ATTEMPT).from_select(names, sa_select(*(rows.c[n] for n in names)))
             )
-        elif self.attempts:
-            conn.execute(insert(_ATTEMPT), self.attempts)
         # nearly every delivery moves to the same position (0 -> 1): one statement per value
         for position, ids in self.positions.items():
             conn.execute(
@@ -458,24 +481,22 @@ class DeliveryWorker:
                 }
             values.append(row)
         # ON CONFLICT DO NOTHING on the unique receipt: a row another worker made meanwhile is
-        # not ours, so it is not claimed here. Ours are found by their tokens (an executemany
-        # with RETURNING becomes one 7000-parameter statement that psycopg parses every time).
+        # not ours, so it is not claimed here; RETURNING names the rows this statement made.
+        # One statement reading one JSON parameter (an executemany with RETURNING became one
+        # 7000-parameter statement that psycopg parsed every time).
+        names = list(values[0])
+        src = _rowset(dialect, _DELIVERY, values, names)
+        pick = sa_select(*(src.c[n] for n in names))
         if dialect == "postgresql":
-            names = list(values[0])
-            new = _unnest(_DELIVERY, values, names)
-            conn.execute(
-                pg_insert(_DELIVERY)
-                .from_select(names, sa_select(*(new.c[n] for n in names)))
-                .on_conflict_do_nothing()
-            )
-        else:
-            conn.execute(sqlite_insert(_DELIVERY).on_conflict_do_nothing(), values)
+            stmt: Any = pg_insert(_DELIVERY)
+        else:  # SQLite: an INSERT … SELECT before ON CONFLICT needs a WHERE (its grammar)
+            stmt, pick = sqlite_insert(_DELIVERY), pick.where(true())
         made = {
             int(r.receipt_id): int(r.id)
             for r in conn.execute(
-                sa_select(_DELIVERY.c.id, _DELIVERY.c.receipt_id).where(
-                    _among(dialect, _DELIVERY.c.token, [v["token"] for v in values])
-                )
+                stmt.from_select(names, pick)
+                .on_conflict_do_nothing()
+                .returning(_DELIVERY.c.id, _DELIVERY.c.receipt_id)
             )
         }
         fresh = [
@@ -808,8 +829,40 @@ class DeliveryWorker:
                             drow["b_state"] = DeliveryState.DELIVERED
                 attempts.append(row)
                 deliveries.append(drow)
-            if attempts and conn.dialect.name == "postgresql":
-                a_rows = _unnest(
+            if attempts and conn.dialect.name == "sqlite":
+                # SQLite: an UPDATE … FROM json_each may be planned the wrong way round (a scan
+                # of the table, the JSON read again for each of its rows: seconds a pass once
+                # the statistics call the table small); the DBAPI's executemany of a prepared
+                # statement is a key lookup a row, without SQLAlchemy's per-row parameters
+                conn.exec_driver_sql(
+                    "UPDATE delivery_attempt SET status = ?, error = ?, provider_id = ?,"
+                    " sent_at = ?, settled_at = ?, retries = ? WHERE key = ?",
+                    [
+                        (
+                            r["b_status"],
+                            r["b_error"],
+                            r["b_provider_id"],
+                            r["b_sent_at"],
+                            r["b_settled_at"],
+                            r["b_retries"],
+                            r["b_key"],
+                        )
+                        for r in attempts
+                    ],
+                )
+                conn.exec_driver_sql(
+                    "UPDATE delivery SET state = ?, next_at = ?,"
+                    " first_attempt_at = coalesce(first_attempt_at, ?), updated_at = ?"
+                    " WHERE id = ?",
+                    [
+                        (r["b_state"], r["b_next_at"], r["b_first"], r["b_updated_at"], r["b_id"])
+                        for r in deliveries
+                    ],
+                )
+            elif attempts:
+                dialect = conn.dialect.name
+                a_rows = _rowset(
+                    dialect,
                     _ATTEMPT,
                     [{k.removeprefix("b_"): v for k, v in r.items()} for r in attempts],
                     ["key", "status", "error", "provider_id", "sent_at", "settled_at", "retries"],
@@ -826,7 +879,8 @@ class DeliveryWorker:
                         retries=a_rows.c.retries,
                     )
                 )
-                d_rows = _unnest(
+                d_rows = _rowset(
+                    dialect,
                     _DELIVERY,
                     [
                         {
@@ -851,33 +905,6 @@ class DeliveryWorker:
                         ),
                         updated_at=d_rows.c.updated_at,
                     )
-                )
-            elif attempts:
-                conn.execute(
-                    update(_ATTEMPT)
-                    .where(_ATTEMPT.c.key == bindparam("b_key"))
-                    .values(
-                        status=bindparam("b_status"),
-                        error=bindparam("b_error"),
-                        provider_id=bindparam("b_provider_id"),
-                        sent_at=bindparam("b_sent_at"),
-                        settled_at=bindparam("b_settled_at"),
-                        retries=bindparam("b_retries"),
-                    ),
-                    attempts,
-                )
-                conn.execute(
-                    update(_DELIVERY)
-                    .where(_DELIVERY.c.id == bindparam("b_id"))
-                    .values(
-                        state=bindparam("b_state"),
-                        next_at=bindparam("b_next_at"),
-                        first_attempt_at=func.coalesce(
-                            _DELIVERY.c.first_attempt_at, bindparam("b_first")
-                        ),
-                        updated_at=bindparam("b_updated_at"),
-                    ),
-                    deliveries,
                 )
             session.commit()
 

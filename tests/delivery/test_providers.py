@@ -699,6 +699,36 @@ def test_the_report_endpoint(fleet_url: str, engine: Engine, settings: Settings)
         plain.stop()
 
 
+def test_a_report_cut_off_by_the_gateway_is_dropped_quietly(
+    fleet_url: str, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The gateway's own time-out closing the connection mid-body: no traceback, nothing kept,
+    and the endpoint keeps answering (the gateway repeats the report)."""
+    host, port = fleet_url.removeprefix("http://").split(":")
+    body = "id=1-1-sms&status=1&err=0"
+    with caplog.at_level(logging.INFO):
+        with socket.create_connection((host, int(port))) as s:
+            s.sendall(
+                (
+                    f"POST /api/delivery/dlr/smsc/{TOKEN} HTTP/1.1\r\nHost: x\r\n"
+                    "Content-Type: application/x-www-form-urlencoded\r\n"
+                    f"Content-Length: {len(body) + 50}\r\n\r\n{body}"
+                ).encode()
+            )
+            time.sleep(0.2)  # the handler is waiting for the rest of the body
+        deadline = time.monotonic() + 5
+        while "оборван" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert "оборван" in caplog.text
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    with Session(engine) as s2:
+        assert s2.exec(select(DeliveryReport)).all() == []
+    ok = httpx.post(
+        f"{fleet_url}/api/delivery/dlr/smsc/{TOKEN}", data={"id": "1-1-sms", "status": "1"}
+    )
+    assert ok.text == "OK"
+
+
 def test_providers_from_the_settings(settings: Settings, engine: Engine) -> None:
     loop = LoopbackChannels()
     assert phone_providers(settings, engine, loop) == {}  # nothing configured: phones off

@@ -317,3 +317,30 @@ def test_a_receipt_committed_late_is_found_by_the_rescan(world: World) -> None:
     worker.run_once()
     assert world.fake.counts() == {("sms", "+79161234567"): 1}
     assert _delivery(world, rid).first_attempt_at is not None
+
+
+def test_set_wise_writes_keep_every_column_and_type(world: World) -> None:
+    """The claim's and the record's rows go as one JSON parameter (SQLite: ``json_each``) or
+    a prepared executemany: the delivery's JSON order comes back a list, floats stay exact,
+    the attempt is found by its key and recorded, and only a row this pass made is claimed
+    (RETURNING of ``ON CONFLICT DO NOTHING``)."""
+    world.clock.advance(0.123456789)
+    rid = world.receipt("+79161234567")
+    worker = world.worker()
+    made, work = worker.claim()
+    assert made == 1 and [w.receipt_id for w in work] == [rid]
+    d = _delivery(world, rid)
+    assert d.order == ["sms", "vk", "ok"] and isinstance(d.order, list)
+    assert d.next_at == world.clock.wall() + worker.lease_s
+    assert d.contact == "+79161234567" and d.round == 1 and d.position == 1
+    [a] = _attempts(world, rid)
+    assert (a.key, a.status, a.at, a.price_kop) == (f"{d.id}:1:sms", "queued", d.created_at, 250)
+    assert world.worker().claim() == (0, [])  # made and leased: nothing for another claim
+    worker._send(work)
+    worker._record(work)
+    [a] = _attempts(world, rid)
+    assert a.status == "sent" and a.provider_id is not None and a.error is None
+    assert a.sent_at == world.clock.wall() and a.settled_at is None and a.retries == 0
+    d = _delivery(world, rid)
+    assert d.state == DeliveryState.ACTIVE and d.first_attempt_at == a.sent_at
+    assert d.next_at == world.clock.wall() + worker.poll_s  # asked again for its report

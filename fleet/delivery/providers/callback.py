@@ -15,10 +15,11 @@ import logging
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from fleet.delivery.providers.reports import record_report
 from fleet.delivery.providers.smsc import client_id, describe, verdict
@@ -31,15 +32,22 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/delivery/dlr", include_in_schema=False)
 
 
-@router.post("/smsc/{token}", response_class=PlainTextResponse)
-async def smsc_report(token: str, request: Request, state: StateDep) -> str:
+@router.post("/smsc/{token}", response_class=PlainTextResponse, response_model=None)
+async def smsc_report(token: str, request: Request, state: StateDep) -> str | Response:
     """Keep one delivery report; 404 for a wrong token, 400 for a malformed report."""
     expected = state.settings.delivery_smsc_dlr_token
     if expected is None or not hmac.compare_digest(
         token.encode(), expected.get_secret_value().encode()
     ):
         raise HTTPException(status_code=404)
-    fields = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+    try:
+        body = await request.body()
+    except ClientDisconnect:
+        # The gateway gave up before its report arrived whole (its own time-out): nothing is
+        # kept, and it repeats the report — not an error of ours worth a traceback.
+        log.info("SMSC: отчёт о доставке оборван отправителем, не принят")
+        return Response(status_code=400)
+    fields = dict(parse_qsl(body.decode("utf-8", "replace")))
     message_id, status = fields.get("id", ""), fields.get("status", "").strip()
     if not message_id or client_id(message_id) != message_id or not status.lstrip("-").isdigit():
         raise HTTPException(status_code=400, detail="id и status обязательны")
