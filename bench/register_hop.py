@@ -24,6 +24,22 @@ Variants, alternated round by round so the machine's load falls on all alike:
   linger   only the OFD connection kept between documents (firmware/ofd.py linger_s, 10 s as
            firmware/board.py sets it; before: connect, 21h(1) ... 21h(0), close per document)
   after    all four (the code now)
+
+Stop 21 (2026-11-29), the same loop with all four, the variants by default now:
+  start    the sums in Python as before: the link's and the journal's CRC-16 by the table
+           loop (firmware/crc16.py crc16_table), the request digest's canonical form by the
+           isinstance chain and its Adler-32 by the loop (was on CPython; the code on
+           MicroPython still); the drive simulator's fault plan consulted under its lock
+           ~9 times a command with nothing planned, and the OFD's receipt container decoded
+           whole by protocol.ofd.parse_container (construct) to read its header
+  c-sums   only the C sums and the type-dispatched canonical form (binascii.crc_hqx,
+           zlib.adler32)
+  drive    only the simulator's two: the idle fault plan answered without the lock
+           (simulator/fn/faults.py), the receipt's header read with struct
+           (simulator/fn/exchange.py `_container`)
+  flash    only the journal's barriers without a directory fsync when no name changed
+           (firmware/storage.py; before: every barrier after an append synced the directory)
+  now      all three (the code now)
 """
 
 from __future__ import annotations
@@ -33,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,9 +57,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.register import PROFILE, SETTINGS, _config, _register, request
-from firmware import net
+from firmware import drive as drive_mod
+from firmware import framing, net
+from firmware import journal as journal_mod
+from firmware import ofd as ofd_mod
+from firmware import register as register_mod
 from firmware.agent import Agent
 from firmware.clock import SystemClock as FirmwareClock
+from firmware.crc16 import crc16_table
 from firmware.drive import FiscalDrive
 from firmware.journal import Journal
 from firmware.ofd import OfdClient
@@ -50,13 +72,18 @@ from firmware.outbox import Outbox
 from firmware.register import Register
 from firmware.storage import FileStorage
 from hil.transport import SocketTransport
+from protocol.errors import ProtocolError
+from protocol.fn.codes import OfdRejectReason
+from protocol.ofd import CONTAINER_HEADER_SIZE, parse_container
 from simulator.clock import SystemClock
-from simulator.fn import DriveModel, LinkTiming, StateStore, serve_tcp
+from simulator.fn import DriveModel, LinkTiming, StateStore, exchange, serve_tcp
+from simulator.fn.faults import Fault, FaultKind, FaultPlan
 from simulator.fn.state import DriveState
 
-__all__ = ["VARIANTS", "HopFigures", "measure"]
+__all__ = ["PASS3_VARIANTS", "VARIANTS", "HopFigures", "measure"]
 
-VARIANTS = ("before", "image", "journal", "status", "linger", "after")
+PASS3_VARIANTS = ("before", "image", "journal", "status", "linger", "after")
+VARIANTS = ("start", "c-sums", "drive", "flash", "now")
 ROUNDS_PER_RECEIPT = 7
 
 
@@ -126,7 +153,72 @@ def ofd_server() -> Iterator[tuple[str, int]]:
 _drives = [0]
 
 
+def _take_locked(self: FaultPlan, kind: FaultKind, command: int | None) -> Fault | None:
+    # FaultPlan.take before stop 21 with nothing planned and no noise: the lock, the empty
+    # loop, then _random's "no noise"
+    with self._lock:
+        if not self._faults:
+            return self._random(kind, command)
+    return FaultPlan.take(self, kind, command)
+
+
+_CRC_USERS = (drive_mod, framing, journal_mod, ofd_mod, register_mod)
+
+
+@contextmanager
+def _sums(c: bool) -> Iterator[None]:
+    """The C sums (the code now) or the portable Python ones, for the register's runtime."""
+    names = vars(register_mod)  # _adler32: the module's private switch to the C sum
+    saved = [m.crc16 for m in _CRC_USERS], register_mod._feed, names["_adler32"]
+    if not c:
+        for m in _CRC_USERS:
+            m.crc16 = crc16_table  # type: ignore[attr-defined]
+        register_mod._feed = register_mod._feed_other  # the isinstance chain, as before
+        names["_adler32"] = None
+    try:
+        yield
+    finally:
+        for m, f in zip(_CRC_USERS, saved[0], strict=True):
+            m.crc16 = f  # type: ignore[attr-defined]
+        register_mod._feed = saved[1]
+        names["_adler32"] = saved[2]
+
+
+def _container_construct(message: bytes) -> tuple[int, str, int, bytes]:
+    # simulator/fn/exchange.py before stop 21: the whole container decoded by construct
+    if len(message) < CONTAINER_HEADER_SIZE + 4:
+        raise exchange._RejectError(OfdRejectReason.BAD_FORMAT)
+    try:
+        c = parse_container(message)
+    except ProtocolError as exc:
+        reason = OfdRejectReason.BAD_CRC if "CRC" in str(exc) else OfdRejectReason.BAD_FORMAT
+        raise exchange._RejectError(reason) from exc
+    return c.doc_type, c.fn_number, c.fd_number, message[CONTAINER_HEADER_SIZE:]
+
+
+@contextmanager
+def _drive(now: bool) -> Iterator[None]:
+    """The receipt container's header read with struct (the code now) or construct."""
+    saved = exchange._container
+    if not now:
+        exchange._container = _container_construct
+    try:
+        yield
+    finally:
+        exchange._container = saved
+
+
 def _one(variant: str, receipts: int, fig: HopFigures, ofd: tuple[str, int] | None) -> None:
+    if variant in VARIANTS:  # stop 21: the third pass's four changes in every variant
+        with _sums(variant in ("c-sums", "now")), _drive(variant in ("drive", "now")):
+            _one_pass3("after", variant, receipts, fig, ofd)
+    else:
+        _one_pass3(variant, variant, receipts, fig, ofd)
+
+
+def _one_pass3(
+    variant: str, name: str, receipts: int, fig: HopFigures, ofd: tuple[str, int] | None
+) -> None:
     store_kind = StateStore if variant in ("journal", "after") else _Rewrite
     with tempfile.TemporaryDirectory() as tmp:
         store = store_kind(Path(tmp) / "fn.json")
@@ -134,12 +226,24 @@ def _one(variant: str, receipts: int, fig: HopFigures, ofd: tuple[str, int] | No
         _drives[0] += 1
         config = dataclasses.replace(_config(), fn_number=f"9999078901{_drives[0]:06d}")
         model = DriveModel(config, clock=SystemClock(), state_file=store)
-        with serve_tcp(model, timing=LinkTiming(default_latency=0.0)) as server:
+        faults = FaultPlan()
+        if name in ("start", "c-sums", "flash"):
+            faults.take = types.MethodType(_take_locked, faults)  # type: ignore[method-assign]
+        with serve_tcp(model, timing=LinkTiming(default_latency=0.0), faults=faults) as server:
             port = SocketTransport(server.url)
             try:
-                _receipts(variant, receipts, fig, port, Path(tmp), ofd)
+                kind = _DirEachSync if name in ("start", "c-sums", "drive") else FileStorage
+                _receipts(variant, receipts, fig, port, Path(tmp), ofd, kind)
             finally:
                 port.close()
+
+
+class _DirEachSync(FileStorage):
+    """The storage before stop 21: each barrier after an append also synced the directory."""
+
+    def _commit(self) -> None:
+        self._names_changed = True
+        super()._commit()
 
 
 def _receipts(
@@ -149,10 +253,11 @@ def _receipts(
     port: SocketTransport,
     tmp: Path,
     ofd_at: tuple[str, int] | None,
+    storage_kind: type[FileStorage] = FileStorage,
 ) -> None:
     clock = FirmwareClock()
     drive = FiscalDrive(port, clock)
-    storage = FileStorage(str(tmp / "flash"))
+    storage = storage_kind(str(tmp / "flash"))
     ofd = None
     if ofd_at is not None:
         linger = 10.0 if variant in ("linger", "after") else 0.0
@@ -220,15 +325,18 @@ def _delivered(ofd: OfdClient) -> bool:
     return bool(st["state"] == "idle" and st["unsent"] == 0)
 
 
-def measure(receipts: int = 100, rounds: int = 3, ofd: bool = True) -> list[HopFigures]:
+def measure(
+    receipts: int = 100, rounds: int = 3, ofd: bool = True, variants: tuple[str, ...] = VARIANTS
+) -> list[HopFigures]:
     """Each variant `rounds` times, `receipts` receipts a round, alternated; with the OFD
-    exchange of every document unless `ofd` is false."""
-    figs = {v: HopFigures(v) for v in VARIANTS}
+    exchange of every document unless `ofd` is false. `variants`: VARIANTS (stop 21's) or
+    PASS3_VARIANTS (the third pass's), the first the base of the ratios."""
+    figs = {v: HopFigures(v) for v in variants}
     with ofd_server() if ofd else _none() as at:
         for _ in range(rounds):
-            for v in VARIANTS:
+            for v in variants:
                 _one(v, receipts, figs[v], at)
-    return [figs[v] for v in VARIANTS]
+    return [figs[v] for v in variants]
 
 
 @contextmanager

@@ -280,7 +280,39 @@ def id_ok(rid: object) -> bool:
 
 def _feed(v: object, acc: list) -> None:
     # Canonical bytes of a JSON value: dict keys sorted, strings length-prefixed (MicroPython
-    # dicts are unordered and its json.dumps has no sort_keys).
+    # dicts are unordered and its json.dumps has no sort_keys). The exact JSON types first, by
+    # type() (one test, no isinstance chain); anything else (subclasses, floats) by
+    # `_feed_other`, the general rules. The bytes are the journal's refs: never change them.
+    t = type(v)
+    if t is str:
+        raw = v.encode()  # type: ignore[attr-defined]
+        acc.append(b"s%d:" % len(raw))
+        acc.append(raw)
+    elif t is dict:
+        acc.append(b"{")
+        for k in sorted(v):  # type: ignore[call-overload]
+            if type(k) is str:
+                raw = k.encode()
+                acc.append(b"s%d:" % len(raw))
+                acc.append(raw)
+            else:
+                _feed(k, acc)
+            _feed(v[k], acc)  # type: ignore[index]
+        acc.append(b"}")
+    elif t is int:
+        acc.append(b"i%d;" % v)  # type: ignore[str-format]
+    elif t is list:
+        acc.append(b"[")
+        for x in v:  # type: ignore[attr-defined]
+            _feed(x, acc)
+        acc.append(b"]")
+    elif v is None or v is True or v is False:
+        acc.append(b"n" if v is None else (b"t" if v else b"f"))
+    else:
+        _feed_other(v, acc)
+
+
+def _feed_other(v: object, acc: list) -> None:
     if isinstance(v, dict):
         acc.append(b"{")
         for k in sorted(v):
@@ -294,29 +326,52 @@ def _feed(v: object, acc: list) -> None:
         acc.append(b"]")
     elif isinstance(v, str):
         raw = v.encode()
-        acc.append(("s%d:" % len(raw)).encode())
+        acc.append(b"s%d:" % len(raw))
         acc.append(raw)
-    elif v is None or v is True or v is False:
-        acc.append(b"n" if v is None else (b"t" if v else b"f"))
     elif isinstance(v, int):
-        acc.append(("i%d;" % v).encode())
+        acc.append(b"i%d;" % v)
     else:
         acc.append(b"r")
         acc.append(repr(v).encode())
 
 
-def digest(request: object, kind: str = "receipt") -> str:
-    """The journal's ref of a request: its kind's letter and a short digest of its canonical
-    form (length, CRC-16 and Adler-32), so a request id re-used for another request is
-    refused. Small-int arithmetic only: nothing is allocated per byte on MicroPython."""
-    acc: list = []
-    _feed(request, acc)
-    data = b"".join(acc)
+try:
+    # CPython's zlib.adler32 is the same Adler-32 (RFC 1950 §8.2) in C; MicroPython 1.27's
+    # zlib has none, so the loop below stays there (identical results, the journal's refs).
+    from zlib import adler32 as _adler32
+except ImportError:  # MicroPython
+    _adler32 = None  # type: ignore[assignment]
+
+
+def adler_parts(data: bytes) -> tuple:
+    """(s, a) of Adler-32 over data (RFC 1950 §8.2), the portable loop: small-int arithmetic
+    only, nothing allocated per byte on MicroPython."""
     a = 1
     s = 0
     for x in data:
         a = (a + x) % 65521
         s = (s + a) % 65521
+    return s, a
+
+
+def canonical(request: object) -> bytes:
+    """The canonical bytes of a JSON value that `digest` sums."""
+    acc: list = []
+    _feed(request, acc)
+    return b"".join(acc)
+
+
+def digest(request: object, kind: str = "receipt") -> str:
+    """The journal's ref of a request: its kind's letter and a short digest of its canonical
+    form (length, CRC-16 and Adler-32), so a request id re-used for another request is
+    refused."""
+    data = canonical(request)
+    if _adler32 is not None:
+        sa = _adler32(data)
+        s = sa >> 16
+        a = sa & 0xFFFF
+    else:
+        s, a = adler_parts(data)
     return "%s%d.%04x%04x%04x" % (_KIND_LETTERS.get(kind, "?"), len(data), crc16(data), s, a)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+from typing import Literal, TypedDict
 
 import uvicorn
 
@@ -12,7 +14,25 @@ from fleet.core.db import make_engine
 from fleet.core.migrate import upgrade
 from fleet.main import create_app
 
-__all__ = ["serve"]
+__all__ = ["ServerOptions", "serve", "server_options"]
+
+
+class ServerOptions(TypedDict):
+    """uvicorn's `http` and `loop` settings."""
+
+    http: Literal["httptools", "h11"]
+    loop: Literal["uvloop", "asyncio"]
+
+
+def server_options() -> ServerOptions:
+    """uvicorn's HTTP parser and event loop: httptools and uvloop (C; pyproject's
+    dependencies) when installed, else h11 and asyncio — what uvicorn's "auto" picks, named
+    here so every server of the app (`serve`, oblako/api_pool.py, the demo) says the same."""
+    have = importlib.util.find_spec
+    return {
+        "http": "httptools" if have("httptools") else "h11",
+        "loop": "uvloop" if have("uvloop") else "asyncio",
+    }
 
 
 def serve(
@@ -52,7 +72,8 @@ def serve(
             workers=workers,
             log_level="info",
             proxy_headers=True,
+            **server_options(),
         )
         return
     app = create_app(settings or Settings())
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, **server_options())

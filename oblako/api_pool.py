@@ -24,6 +24,7 @@ from pydantic import SecretStr
 
 from fleet.core.config import Settings
 from fleet.main import create_app
+from fleet.serve import server_options
 
 __all__ = ["main", "settings_spec"]
 
@@ -45,7 +46,7 @@ def main() -> None:
     settings = Settings(**spec["settings"])
     sock = socket.socket(fileno=int(spec["fd"]))
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+        uvicorn.Config(create_app(settings), log_level="warning", lifespan="on", **server_options())
     )
 
     def watch() -> None:

@@ -762,6 +762,33 @@ def gen_mqtt_schemas(
     typer.echo(f"{TARGET}: {'written' if write() else 'unchanged'}")
 
 
+@bench_app.command("ofd")
+def bench_ofd(
+    receipts: Annotated[int, typer.Option(help="receipts per round (plus 2 reports)")] = 300,
+    items: Annotated[int, typer.Option(help="items per receipt")] = 2,
+    rounds: Annotated[int, typer.Option(help="rounds, the variants alternated")] = 5,
+    seconds: Annotated[float, typer.Option(help="CPU seconds per codec measurement")] = 1.0,
+) -> None:
+    """The OFD simulator's CPU per document (construct → struct codec) and the decoders alone."""
+    import os
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from bench.ofd_service import measure, report
+
+    console = Console()
+    with console.status("измеряем ОФД…"):
+        figures = measure(receipts, items, rounds, seconds)
+    title = f"oblako bench ofd ({figures.documents} documents, load {os.getloadavg()[0]:.1f})"
+    table = Table(title=title)
+    for col in ("measurement", "median", "rounds (ms a document)", "ratio"):
+        table.add_column(col)
+    for row in report(figures):
+        table.add_row(*row)
+    console.print(table)
+
+
 @bench_app.command("drive")
 def bench_drive(
     seconds: Annotated[float, typer.Option(help="seconds per setup")] = 3.0,
@@ -809,6 +836,9 @@ def bench_register(
 def bench_register_hop(
     receipts: Annotated[int, typer.Option(help="receipts per variant and round")] = 60,
     rounds: Annotated[int, typer.Option(help="rounds (the variants alternate)")] = 4,
+    pass3: Annotated[
+        bool, typer.Option("--pass3", help="issue 8's third pass's variants, not stop 21's")
+    ] = False,
 ) -> None:
     """The receipts bench's register hop (runtime + simulated drive on TCP) before/after."""
     import os
@@ -816,11 +846,11 @@ def bench_register_hop(
     from rich.console import Console
     from rich.table import Table
 
-    from bench.register_hop import measure
+    from bench.register_hop import PASS3_VARIANTS, VARIANTS, measure
 
     console = Console()
     with console.status("кассы пробивают чеки…"):
-        figures = measure(receipts, rounds)
+        figures = measure(receipts, rounds, variants=PASS3_VARIANTS if pass3 else VARIANTS)
     base = figures[0].cpu_ms
     table = Table(title=f"oblako bench register-hop (load {os.getloadavg()[0]:.1f})")
     for col in ("variant", "CPU ms/receipt", "of it runtime", "ratio to before", "commands", "30h"):

@@ -37,6 +37,7 @@ from fleet.core.migrate import upgrade
 from fleet.link.ingest import run_ingest
 from fleet.main import create_app
 from fleet.receipts.runner import run_receipts
+from fleet.serve import server_options
 from oblako.register_mqtt import run_mqtt
 from protocol.kep.testca import TestCa
 from simulator.broker import EmbeddedBroker, free_port
@@ -127,7 +128,14 @@ class _Uvicorn:
             raise StartError(f"{name}: порт {host}:{port} занят ({e.strerror})") from e
         self.port: int = self.sock.getsockname()[1]
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="on")
+            uvicorn.Config(
+                app,
+                host=host,
+                port=self.port,
+                log_level="warning",
+                lifespan="on",
+                **server_options(),
+            )
         )
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, name=name, daemon=True

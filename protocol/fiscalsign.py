@@ -158,6 +158,11 @@ def document_parts(document: bytes) -> tuple[int, dt.datetime, int | None]:
     :raises FiscalSignError: malformed document, or 1040/1012 missing or of the wrong size.
     """
     _, fields = _document(document)
+    return _parts(fields)
+
+
+def _parts(fields: list[tuple[int, bytes]]) -> tuple[int, dt.datetime, int | None]:
+    # document_parts on fields already split (one split a check, not one per helper).
     fd_raw = _value(fields, _FD_TAG)
     time_raw = _value(fields, _DATE_TIME_TAG)
     if fd_raw is None or len(fd_raw) != 4:
@@ -191,9 +196,17 @@ def canonical_bytes(
 
     :raises FiscalSignError: malformed document or missing 1040/1012.
     """
-    tag, fields = _document(document)
+    return _canonical(*_document(document), fd_number, date_time)
+
+
+def _canonical(
+    tag: int,
+    fields: list[tuple[int, bytes]],
+    fd_number: int | None = None,
+    date_time: dt.datetime | None = None,
+) -> bytes:
     if fd_number is None or date_time is None:
-        own_fd, own_time, _ = document_parts(document)
+        own_fd, own_time, _ = _parts(fields)
         fd_number = own_fd if fd_number is None else fd_number
         date_time = own_time if date_time is None else date_time
     if not 0 <= fd_number <= 0xFFFFFFFF:
@@ -244,11 +257,13 @@ def verify_fp(
     False, never an exception, for a tampered or unsigned document.
     """
     try:
+        tag, fields = _document(document)
         if fp is None:
-            _, _, fp = document_parts(document)
+            _, _, fp = _parts(fields)
             if fp is None:
                 return False
-        expected = compute_fp(key, document, algorithm=algorithm)
+        digest = mac(key, _canonical(tag, fields), algorithm)
+        expected = int.from_bytes(digest[:4], "big")
     except FiscalSignError:
         return False
     return hmac.compare_digest(expected.to_bytes(4, "big"), (fp & 0xFFFFFFFF).to_bytes(4, "big"))

@@ -27,18 +27,24 @@ Container header, reference §4.2 ([V] S2 table 3; S3 `FrameHeader` '<HHBBB2s8s3
 
 After the header: the document as one STLV, then a trailer the drive appends (in the
 real V1 vector 10 bytes; its meaning is undocumented, it is kept verbatim).
+
+The construct declarations below are the spec; parsing and building go through struct and
+the struct TLV codec (protocol/tlvfast.py) on the OFD's and the drive's hot paths, checked
+against the declarations by tests/protocol/test_ofd_struct.py. An input the struct path
+does not take (a value the header cannot hold) is built by the declaration, for its error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from struct import Struct as Layout
+from typing import Final
 
 from construct import (
     BitsInteger,
     BitStruct,
     Bytes,
     Checksum,
-    ChecksumError,
     Const,
     ConstructError,
     Flag,
@@ -56,7 +62,8 @@ from construct import (
 
 from protocol.crc import crc16_ccitt_false
 from protocol.errors import ContainerError, TlvError
-from protocol.tlv import HEADER_SIZE, TLV_HEADER, decode, encode
+from protocol.tlv import HEADER_SIZE
+from protocol.tlvfast import decode, encode
 from protocol.tree import Field
 
 SIGNATURE = bytes.fromhex("2a08410a")
@@ -114,6 +121,13 @@ CONTAINER = Struct(
 )
 
 
+#: The same layouts for struct: session header '<IHH16sHHH' as S3 has it, the signature and
+#: versions kept as bytes; the container header '<HHBBB2s8s3s12s' (the FD number's 3 bytes
+#: big-endian).
+_SESSION: Final = Layout("<4s2s2s16sHHH")
+_CONTAINER_HEAD: Final = Layout("<HHBBB2s8s3s12s")
+
+
 def _bcd_decode(raw: bytes) -> str:
     return raw.hex().rstrip("f")
 
@@ -151,11 +165,35 @@ class FnContainer:
         length = CONTAINER_HEADER_SIZE + len(body)
         if length > MAX_CONTAINER:
             raise ContainerError(f"container of {length} bytes exceeds {MAX_CONTAINER}")
+        fn_bcd = _bcd_encode(self.fn_number)
+        if (
+            0 <= self.doc_type <= 0xFF
+            and 0 <= self.version <= 0xFF
+            and 0 <= self.fd_number <= 0xFFFFFF
+            and len(self.service1) == 2
+            and len(self.service2) == 12
+        ):
+            out = bytearray(
+                _CONTAINER_HEAD.pack(
+                    length,
+                    0,
+                    CONTAINER_TYPE,
+                    self.doc_type,
+                    self.version,
+                    bytes(self.service1),
+                    fn_bcd,
+                    self.fd_number.to_bytes(3, "big"),
+                    bytes(self.service2),
+                )
+            )
+            out += body
+            out[2:4] = container_crc(out).to_bytes(2, "little")
+            return bytes(out)
         rest = {
             "doc_type": self.doc_type,
             "version": self.version,
             "service1": self.service1,
-            "fn_bcd": _bcd_encode(self.fn_number),
+            "fn_bcd": fn_bcd,
             "fd_number": self.fd_number,
             "service2": self.service2,
             "body": body,
@@ -180,34 +218,29 @@ def parse_container(raw: bytes) -> FnContainer:
         raise ContainerError(f"container length field says {length}, got {len(raw)} bytes")
     if raw[4] != CONTAINER_TYPE:
         raise ContainerError(f"container type must be A5h, byte 4 is {raw[4]:02X}h")
-    try:
-        c = CONTAINER.parse(raw)
-    except ChecksumError as e:
-        crc = int.from_bytes(raw[2:4], "little")
-        raise ContainerError(
-            f"container CRC {crc:04X}h does not match computed {container_crc(raw):04X}h"
-        ) from e
-    except ConstructError as e:
-        raise ContainerError(f"malformed container: {e}") from e
-    h = c.rest.value
-    body = h.body
+    crc = int.from_bytes(raw[2:4], "little")
+    computed = container_crc(raw)
+    if crc != computed:
+        raise ContainerError(f"container CRC {crc:04X}h does not match computed {computed:04X}h")
+    _, _, _, doc_type, version, service1, fn_bcd, fd, service2 = _CONTAINER_HEAD.unpack_from(raw)
+    body = raw[CONTAINER_HEADER_SIZE:]
     if len(body) < HEADER_SIZE:
         raise ContainerError("container holds no document")
-    doc_len = HEADER_SIZE + TLV_HEADER.parse(body[:HEADER_SIZE]).length
+    doc_len = HEADER_SIZE + int.from_bytes(body[2:4], "little")
     if doc_len > len(body):
         raise ContainerError(
             f"document of {doc_len} bytes runs past the container ({len(body)} left)"
         )
     document = decode(body[:doc_len], offset=CONTAINER_HEADER_SIZE)
     return FnContainer(
-        doc_type=h.doc_type,
-        fn_number=_bcd_decode(h.fn_bcd),
-        fd_number=h.fd_number,
+        doc_type=doc_type,
+        fn_number=_bcd_decode(fn_bcd),
+        fd_number=int.from_bytes(fd, "big"),
         document=tuple(document),
         trailer=bytes(body[doc_len:]),
-        version=h.version,
-        service1=h.service1,
-        service2=h.service2,
+        version=version,
+        service1=service1,
+        service2=service2,
     )
 
 
@@ -239,6 +272,33 @@ class SessionHeader:
 
     def build(self, body: bytes = b"") -> bytes:
         """Header bytes; computes the CRC when the flags ask for one."""
+        if (
+            self.fn_number.isascii()
+            and len(self.fn_number) <= 16
+            and len(self.s_version) == 2
+            and len(self.p_version) == 2
+            and 0 <= self.body_size <= 0xFFFF
+            and 0 <= self.flags <= 0xFFFF
+        ):
+            raw = bytearray(
+                _SESSION.pack(
+                    SIGNATURE,
+                    bytes(self.s_version),
+                    bytes(self.p_version),
+                    self.fn_number.encode("ascii"),
+                    self.body_size,
+                    self.flags,
+                    0,
+                )
+            )
+        else:
+            raw = self._build_by_spec()
+        crc = _session_crc(bytes(raw), body, self.crc_mode) if self.crc_mode else self.crc
+        raw[28:30] = crc.to_bytes(2, "little")
+        return bytes(raw)
+
+    def _build_by_spec(self) -> bytearray:
+        # What the struct path does not take; the declaration builds it or says why not.
         values = {
             "s_version": self.s_version,
             "p_version": self.p_version,
@@ -248,12 +308,9 @@ class SessionHeader:
             "crc": 0,
         }
         try:
-            raw = bytearray(SESSION_HEADER.build(values))
+            return bytearray(SESSION_HEADER.build(values))
         except (ConstructError, UnicodeError) as e:
             raise ContainerError(f"session header cannot be built: {e}") from e
-        crc = _session_crc(bytes(raw), body, self.crc_mode) if self.crc_mode else self.crc
-        raw[28:30] = crc.to_bytes(2, "little")
-        return bytes(raw)
 
 
 def _session_crc(header: bytes, body: bytes, mode: int) -> int:
@@ -264,25 +321,26 @@ def parse_session_header(raw: bytes, body: bytes = b"") -> SessionHeader:
     """Parse a session header, checking its CRC when its flags say there is one."""
     if len(raw) < SESSION_HEADER_SIZE:
         raise ContainerError(f"a session header is 30 bytes, got {len(raw)}")
+    signature, s_version, p_version, fn, body_size, flags, crc = _SESSION.unpack_from(raw)
+    if signature != SIGNATURE:
+        raise ContainerError("not an OFD session header: signature is not 2A 08 41 0A")
     try:
-        h = SESSION_HEADER.parse(raw[:SESSION_HEADER_SIZE])
-    except ConstructError as e:
-        raise ContainerError("not an OFD session header: signature is not 2A 08 41 0A") from e
+        fn_number = fn.rstrip(b"\x00").decode("ascii")  # PaddedString: NULs padded right
     except UnicodeError as e:
         raise ContainerError("session header FN number is not ASCII") from e
     header = SessionHeader(
-        fn_number=h.fn_number,
-        body_size=h.body_size,
-        flags=h.flags,
-        p_version=h.p_version,
-        s_version=h.s_version,
-        crc=h.crc,
+        fn_number=fn_number,
+        body_size=body_size,
+        flags=flags,
+        p_version=p_version,
+        s_version=s_version,
+        crc=crc,
     )
     mode = header.crc_mode
     if mode in (1, 2):
         expected = _session_crc(bytes(raw[:SESSION_HEADER_SIZE]), body, mode)
-        if expected != h.crc:
-            raise ContainerError(f"session CRC {h.crc:04X}h does not match {expected:04X}h")
+        if expected != crc:
+            raise ContainerError(f"session CRC {crc:04X}h does not match {expected:04X}h")
     return header
 
 

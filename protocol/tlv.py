@@ -10,8 +10,9 @@ An STLV's value is itself a sequence of TLVs; a repeated tag is simply repeated.
 types per kind are declared in `VALUE` below; which kind a tag has comes from the
 registry (`protocol.tags`). An unknown tag's value is kept as bytes.
 
-This codec is the readable spec and the oracle the firmware codec is tested against; it
-is far too slow for a hot path (construct decodes ~25x slower than a struct loop).
+This codec is the readable spec and the oracle the firmware codec and the fleet's struct
+codec (protocol/tlvfast.py) are tested against; it is far too slow for a hot path
+(construct decodes ~25x slower than a struct loop): those use protocol/tlvfast.py.
 """
 
 from __future__ import annotations

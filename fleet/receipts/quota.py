@@ -18,13 +18,13 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Final
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Integer, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from fleet.receipts.models import RoutingUsage
 
-__all__ = ["MSK", "add_usage", "claim_usage", "period_of"]
+__all__ = ["MSK", "add_usage", "claim_usage", "claim_usages", "period_of"]
 
 MSK: Final = dt.timezone(dt.timedelta(hours=3))
 
@@ -38,20 +38,64 @@ def period_of(ts: float) -> str:
 
 def add_usage(conn: Connection, deltas: Mapping[tuple[int, str], int]) -> None:
     """Add each (register, period) delta to its count (a new row starts at the delta; a count
-    never goes below 0)."""
+    never goes below 0). One executemany, in (register, period) order."""
+    rows = [
+        {"register_id": rid, "period": period, "routed": max(d, 0), "d": d}
+        for (rid, period), d in sorted(deltas.items())
+        if d
+    ]
+    if not rows:
+        return
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     # SQLite's two-argument max() is PostgreSQL's greatest()
     floor = func.max if conn.dialect.name == "sqlite" else func.greatest
-    for (rid, period), d in sorted(deltas.items()):
-        if not d:
-            continue
-        stmt = insert(_USAGE).values(register_id=rid, period=period, routed=max(d, 0))
+    stmt = insert(_USAGE).on_conflict_do_update(
+        index_elements=[_USAGE.c.register_id, _USAGE.c.period],
+        set_={"routed": floor(_USAGE.c.routed + bindparam("d", type_=Integer), 0)},
+    )
+    conn.execute(stmt, rows)
+
+
+def claim_usages(
+    conn: Connection, period: str, wants: Mapping[int, tuple[int, int]]
+) -> dict[int, int]:
+    """`claim_usage` for several registers at once: {register: (n, quota)} → {register:
+    granted}, in three statements whatever their number (the routing pass claims for every
+    register it gives parts to; one upsert each was a round trip a register). The counts'
+    rows are made (0 when new), locked in register order (`FOR UPDATE`; SQLite's writer is
+    single), and raised by what fits under each quota: the same grants as `claim_usage`,
+    atomic against concurrent claims the same way (a second router waits on the locks, then
+    reads the winner's counts)."""
+    want = {rid: nq for rid, nq in sorted(wants.items()) if nq[0] > 0}
+    if not want:
+        return {rid: 0 for rid in wants}
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(
+        insert(_USAGE).on_conflict_do_nothing(
+            index_elements=[_USAGE.c.register_id, _USAGE.c.period]
+        ),
+        [{"register_id": rid, "period": period, "routed": 0} for rid in want],
+    )
+    locked = (
+        select(_USAGE.c.register_id, _USAGE.c.routed)
+        .where(_USAGE.c.period == period, _USAGE.c.register_id.in_(list(want)))
+        .order_by(_USAGE.c.register_id)
+    )
+    if conn.dialect.name == "postgresql":
+        locked = locked.with_for_update()
+    used = dict(conn.execute(locked).all())
+    granted = {
+        rid: max(0, min(n, quota - int(used.get(rid) or 0))) for rid, (n, quota) in want.items()
+    }
+    raise_by = [{"rid": rid, "g": g} for rid, g in granted.items() if g]
+    if raise_by:
         conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[_USAGE.c.register_id, _USAGE.c.period],
-                set_={"routed": floor(_USAGE.c.routed + d, 0)},
-            )
+            _USAGE.update()
+            .where(_USAGE.c.register_id == bindparam("rid"), _USAGE.c.period == period)
+            .values(routed=_USAGE.c.routed + bindparam("g", type_=Integer)),
+            raise_by,
         )
+    return {rid: granted.get(rid, 0) for rid in wants}
 
 
 def claim_usage(conn: Connection, rid: int, period: str, n: int, quota: int) -> int:

@@ -11,7 +11,7 @@ a store goes only to that store's registers (registered at its address, in its t
 part that names a place of settlement (1187) only to registers registered there (profile
 `place` or `address`), or with no registered place. A register whose tariff's receipts quota
 for this Moscow month is used up (fleet/receipts/quota.py) takes no more; its places are
-claimed atomically at assignment (`claim_usage`), so concurrent routers never overshoot it.
+claimed atomically at assignment (`claim_usages`), so concurrent routers never overshoot it.
 **Can take**: online (presence), the drive in the fiscal phase without its critical-error flag
 (30h byte 4 bit 7), the clock trusted (the runtime refuses documents otherwise), fewer than
 `max_inflight` parts in flight. Among those, the least loaded (parts queued on it), then the
@@ -49,7 +49,7 @@ from fleet.core.clock import Clock
 from fleet.link.commands import DEFAULT_TTL_S, command_row, enqueue_rows
 from fleet.link.ingest_models import DeviceShadow
 from fleet.receipts.models import ReceiptPart, ReceiptStatus, RoutingProfile, RoutingUsage
-from fleet.receipts.quota import add_usage, claim_usage, period_of
+from fleet.receipts.quota import add_usage, claim_usages, period_of
 from fleet.receipts.status import refresh
 from fleet.registers.models import Register, RegisterState
 from fleet.stores.models import Store
@@ -366,14 +366,18 @@ def route(
                 continue
             stats.waiting += 1  # matching registers, none ready now
         by_id = {c.register_id: c for cs in regs.values() for c in cs}
-        for rid, ps in sorted(picked.items()):  # row locks in one order: no deadlock
+        # the snapshot's `used` may be stale under several routers: claim the places
+        # atomically, all registers at once (row locks in one order: no deadlock); the parts
+        # beyond what was granted stay accepted for the next pass
+        quotas = {
+            rid: (len(ps), q) for rid, ps in picked.items() if (q := by_id[rid].quota) is not None
+        }
+        grants = claim_usages(conn, period, quotas)
+        for rid, ps in sorted(picked.items()):
             best = by_id[rid]
-            if best.quota is not None:
-                # the snapshot's `used` may be stale under several routers: claim the places
-                # atomically; the parts beyond what was granted stay accepted for the next pass
-                granted = claim_usage(conn, rid, period, len(ps), best.quota)
-                stats.waiting += len(ps) - granted
-                ps = ps[:granted]
+            if rid in grants:
+                stats.waiting += len(ps) - grants[rid]
+                ps = ps[: grants[rid]]
             else:
                 usage[(rid, period)] += len(ps)
             for p in ps:

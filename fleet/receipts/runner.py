@@ -36,6 +36,7 @@ from fleet.receipts.tracker import track
 from protocol.portable import link
 
 __all__ = [
+    "COMMAND_TIMEOUT_S",
     "PahoPublisher",
     "ReceiptWorker",
     "WorkerStats",
@@ -44,6 +45,15 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: The first re-send of a command without its ack. A register acks a command when it takes it
+#: from its queue, after the commands before it (up to routing's MAX_INFLIGHT, 32), so under
+#: load a 2 s timer re-sends many commands (in a profiled bench run 3,306 sends for ~2,060
+#: parts), each answered with a duplicate ack and the result again. 10 s was tried
+#: (docs/benchmarks.md, issue 8, stop 21): one run's p95 accept → fiscalised at half load sat
+#: at the timer (10.5 s), which a loaded machine's runs at 2 s (5–9 s) cannot rule out as
+#: commands lost and recovered by the re-send. So 2 s until the ack delays are measured.
+COMMAND_TIMEOUT_S = 2.0
 
 
 @dataclass
@@ -102,7 +112,7 @@ class ReceiptWorker:
         *,
         root: str = link.ROOT,
         http: httpx.Client | None = None,
-        command_timeout_s: float = 2.0,
+        command_timeout_s: float = COMMAND_TIMEOUT_S,
         quiet_s: float = 5.0,
         callbacks_every_s: float = 0.5,
         desired_every_s: float = 1.0,

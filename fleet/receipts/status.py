@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.engine import Connection
 
+from fleet.receipts.idlist import in_ids
 from fleet.receipts.models import (
     PROGRESS,
     CallbackDelivery,
@@ -98,15 +99,19 @@ def refresh(conn: Connection, receipt_ids: Iterable[int], now: float) -> list[tu
         return []
     parts: dict[int, list[Any]] = {i: [] for i in ids}
     # only the columns the status and the view read: not the request and body JSON
-    for p in conn.execute(select(*_PART_VIEW).where(_PART.c.receipt_id.in_(ids))).all():
+    # the id lists as one array parameter on PostgreSQL (fleet/receipts/idlist.py)
+    found = conn.execute(select(*_PART_VIEW).where(in_ids(conn, _PART.c.receipt_id, ids))).all()
+    for p in found:
         parts[p.receipt_id].append(p)
-    receipts = {r.id: r for r in conn.execute(select(*_RECEIPT_VIEW).where(_RECEIPT.c.id.in_(ids)))}
+    receipts = {
+        r.id: r
+        for r in conn.execute(select(*_RECEIPT_VIEW).where(in_ids(conn, _RECEIPT.c.id, ids)))
+    }
+    companies = {r.company_id for r in receipts.values()}
     hooked = {
         c
         for (c,) in conn.execute(
-            select(_CALLBACK.c.company_id).where(
-                _CALLBACK.c.company_id.in_({r.company_id for r in receipts.values()})
-            )
+            select(_CALLBACK.c.company_id).where(in_ids(conn, _CALLBACK.c.company_id, companies))
         )
     }
     changes: list[tuple[int, str]] = []

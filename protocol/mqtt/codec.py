@@ -4,6 +4,10 @@
 size limit of the kind, JSON, the payload version, the kind's JSON Schema; the first failure
 raises a typed `LinkError` with a Russian reason (and the JSON path for a schema violation).
 `encode(kind, payload)` validates what it sends the same way.
+
+A message the fast accept (protocol/mqtt/accept.py) finds valid skips the schema validator
+(~5 µs instead of 80–250 µs for a command, an ack, a result, an OFD answer); anything else is
+judged by the schema, which names the first violation.
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ from protocol.errors import (
     TopicError,
     UnsupportedVersionError,
 )
+from protocol.mqtt.accept import accepts
 from protocol.mqtt.schemas import SCHEMAS
 from protocol.portable import link
 
-__all__ = ["Message", "decode", "encode", "validate"]
+__all__ = ["Message", "decode", "encode", "schema_errors", "validate"]
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,15 @@ def _rules(kind: str, payload: dict[str, Any]) -> None:
                 )
 
 
+def schema_errors(kind: str, payload: object) -> list[ValidationError]:
+    """The JSON Schema's violations of a `kind` payload, a field's own error first and the
+    cross-field rules (if/then: "not", "required") after it; no fast accept."""
+    return sorted(
+        _validator(kind).iter_errors(payload),
+        key=lambda e: (_cross_field(e), [str(p) for p in e.absolute_path]),
+    )
+
+
 def validate(kind: str, payload: object) -> dict[str, Any]:
     """The payload if it is a valid `kind` message of this version, else a `LinkError`."""
     if not isinstance(payload, dict):
@@ -138,11 +152,9 @@ def validate(kind: str, payload: object) -> dict[str, Any]:
         raise UnsupportedVersionError(
             f"Версия сообщения {shown} не поддерживается: поддерживается {link.VERSION}"
         )
-    # a field's own error first; the cross-field rules (if/then: "not", "required") after it
-    errors = sorted(
-        _validator(kind).iter_errors(payload),
-        key=lambda e: (_cross_field(e), [str(p) for p in e.absolute_path]),
-    )
+    if accepts(kind, payload):
+        return payload
+    errors = schema_errors(kind, payload)
     if errors:
         first = errors[0]
         raise PayloadFormatError(_russian(first), _path(first))

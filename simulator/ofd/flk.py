@@ -33,7 +33,7 @@ from typing import Final, Literal
 from protocol.errors import TlvError
 from protocol.portable import codes, vat
 from protocol.tags import lookup
-from protocol.tlv import decode
+from protocol.tlvfast import decode
 from protocol.tree import Field
 
 __all__ = [

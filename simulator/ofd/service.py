@@ -18,7 +18,8 @@ A message is the 30-byte session header and its body (reference §4.1, §4.2). I
    receipt again (idempotent); other bytes under a known identity are refused.
 6. ФЛК (simulator/ofd/flk.py): code 0, or 14 «Ошибка ФЛК» with the reasons.
 7. The receipt: document 7 signed with the ФПО under the drive's "ofd" key
-   (simulator/fn/receipts.py build_receipt, which the simulated drive accepts with 26h).
+   (simulator/ofd/ack.py, byte for byte simulator/fn/receipts.py build_receipt, which the
+   simulated drive accepts with 26h).
 
 A message failing steps 1, 3, 4 or 5 is refused: no receipt (an OFD cannot vouch for a
 message it cannot authenticate [rec]); the refusal is recorded for the gateway and the
@@ -30,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import struct
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final, Literal
 
 from protocol import fiscalsign
@@ -47,7 +49,7 @@ from protocol.ofd import (
 from simulator.clock import Clock, SystemClock
 from simulator.fn.config import DEV_FP_SECRET, DEV_OFD_SECRET
 from simulator.fn.documents import TlvStructureError, split_tlvs
-from simulator.fn.receipts import build_receipt
+from simulator.ofd.ack import operator_ack
 from simulator.ofd.flk import FLK_CODE, check_document
 from simulator.ofd.store import OfdGateway, OfdStore, Origin, Refusal, StoredDocument
 
@@ -61,6 +63,10 @@ P_VERSIONS: Final = frozenset(
 _TRAILER: Final = 10  # 81 06 + message sign (6) + 00 00, vector V1 [rec]
 _ANSWER_EXPECTED: Final = 0x10  # flags bits 5-4 = 01 (§4.1)
 _CONTAINER_FLAG: Final = 0x04
+
+#: Per-drive keys ("fp", "msg", "ofd"), derived once per drive and kept: an HMAC each, and
+#: HMAC-Streebog is pure Python (protocol/fiscalsign.py).
+_drive_key: Final = lru_cache(maxsize=4096)(fiscalsign.derive_key)
 
 
 @dataclass(frozen=True)
@@ -266,13 +272,14 @@ class OfdService:
         if fields.get(1041, b"").decode("ascii", "replace").strip() != fn:
             raise RefusedError("1041 does not match the container's FN number", fn, fd)
         if config.require_message_sign:
-            key = fiscalsign.derive_key(config.fp_secret, fn, "msg", algo)
+            key = _drive_key(config.fp_secret, fn, "msg", algo)
             t = env.trailer
             if len(t) != _TRAILER or t[:2] != b"\x81\x06" or t[8:] != b"\x00\x00":
                 raise RefusedError("no message sign (trailer 81 06 … 00 00)", fn, fd)
             if not fiscalsign.verify_message_sign(key, env.signed, t[2:8], algo):
                 raise RefusedError("the message sign does not verify", fn, fd)
-        if not fiscalsign.verify_document(config.fp_secret, fn, env.document, algorithm=algo):
+        fp_key = _drive_key(config.fp_secret, fn, "fp", algo)
+        if not fiscalsign.verify_fp(fp_key, env.document, algorithm=algo):
             raise RefusedError("the fiscal sign (1077) does not verify", fn, fd)
         known = self.store.get(fn, fd)
         if known is not None:
@@ -285,11 +292,11 @@ class OfdService:
         result = check_document(env.document, strict=config.strict)
         code = 0 if result.ok else FLK_CODE
         when = config.local_now(self.clock)
-        receipt = build_receipt(
+        receipt = operator_ack(
             fn,
             fd,
             when,
-            ofd_secret=config.ofd_secret,
+            key=_drive_key(config.ofd_secret, fn, "ofd", algo),
             answer_code=code,
             ofd_inn=config.ofd_inn,
             algorithm=algo,

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from protocol import fiscalsign
 from protocol.ofd import parse_container
-from protocol.tlv import decode
+from protocol.tlvfast import decode
 from protocol.tree import Field, to_json
 from simulator.ofd.flk import Problem
 

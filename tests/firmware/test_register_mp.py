@@ -219,6 +219,16 @@ def test_digest_is_canonical():
     assert len(digest(a)) <= 64 and id_ok(digest(a))
 
 
+def test_digest_is_pinned():
+    # The journal's refs on flash: the same string on MicroPython (the portable loops) and on
+    # CPython (zlib.adler32, binascii.crc_hqx), as the code before them computed it.
+    a = {"id": "x", "items": [{"b": 1, "a": "Хлеб"}], "n": None, "t": True}
+    a["q"] = [-7, 2**40, False]
+    a["p"] = 1.5
+    assert digest(a) == "r89.10a3f5a61f88"
+    assert digest(a, "report") == "x89.10a3f5a61f88"
+
+
 def test_rnm_check_digits():
     # reference §3.2 [V-calc]: INN 7702203276, serial 000000000002 -> 0000000005008570
     assert rnm_ok("0000000005008570", "7702203276", "000000000002")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -83,6 +84,31 @@ def test_a_held_lease_blocks_others_until_it_expires(engine: Engine, clock: Sett
     # a wakes up: its lease is gone, so it must not run or release.
     with Session(engine) as session:
         assert not a._confirm(session, spec)
+
+
+def test_a_pass_with_nothing_due_is_one_query(engine: Engine, clock: SettableClock) -> None:
+    ran: list[str] = []
+
+    def job(name: str) -> JobSpec:
+        return JobSpec(name, 60.0, lambda s, c: ran.append(name) or 0)
+
+    runner = JobRunner(engine, clock, [job("one"), job("two"), job("three")])
+    assert [o.name for o in runner.run_due()] == ["one", "two", "three"]  # new rows: all due
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        clock.advance(30.0)
+        assert runner.run_due() == []
+        assert len(statements) == 1 and statements[0].lstrip().upper().startswith("SELECT")
+        clock.advance(31.0)  # due again: each run as before, under its compare-and-set
+        assert [o.name for o in runner.run_due()] == ["one", "two", "three"]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert ran == ["one", "two", "three"] * 2
 
 
 def test_failed_job_is_recorded_and_retried(engine: Engine, clock: SettableClock) -> None:

@@ -92,6 +92,46 @@ def test_ofd_answers_commands_and_shadows_are_idempotent(engine: Engine) -> None
         assert s.execute(select(DeadLetter)).scalars().all() == []
 
 
+def test_a_batch_of_ofd_answers_lands_as_if_applied_one_by_one(engine: Engine) -> None:
+    # PostgreSQL applies a batch's answers in one statement (Store._ofd_batch); repeats of an
+    # FD in the batch must leave what applying them in order leaves, as on SQLite
+    store = setup(engine)
+    store.apply([msg("doc", doc(fd)) for fd in (1, 2, 3, 5)])
+    ofd = {**EXAMPLES["ofd"], "fn": FN}
+    store.apply([msg("ofd", {**ofd, "fd": 5, "code": 1, "at": 10})])
+    answers = [
+        {**ofd, "fd": 1, "status": "rejected", "code": 14, "at": 11},
+        {**ofd, "fd": 1, "status": "accepted", "code": 0, "at": 12},  # a refusal, then yes
+        {**ofd, "fd": 2, "status": "accepted", "code": 0, "at": 13},
+        {**ofd, "fd": 2, "status": "rejected", "code": 14, "at": 14},  # accepted stays
+        {**ofd, "fd": 3, "status": "rejected", "code": 14, "at": 15},
+        {**ofd, "fd": 3, "status": "rejected", "code": 20, "at": 16},  # the last refusal
+        {**ofd, "fd": 4, "status": "rejected", "code": 14, "at": 17},  # before its document
+        {**ofd, "fd": 4, "status": "accepted", "code": 0, "at": 18},
+        {**ofd, "fd": 5, "status": "rejected", "code": 3, "at": 19},  # accepted before
+    ]
+    store.apply([msg("ofd", a) for a in answers])
+    with Session(engine) as s:
+        docs = {
+            d.fd_number: (d.ofd_status, d.ofd_code, d.ofd_answered_at)
+            for d in s.execute(select(FiscalDocument)).scalars()
+        }
+        pending = [
+            (p.fd_number, p.status, p.code) for p in s.execute(select(PendingOfdAnswer)).scalars()
+        ]
+    assert docs == {
+        1: ("accepted", 0, 12.0),
+        2: ("accepted", 0, 13.0),
+        3: ("rejected", 20, 16.0),
+        5: ("accepted", 1, 10.0),
+    }
+    assert pending == [(4, "accepted", 0)]
+    store.apply([msg("doc", doc(4))])
+    with Session(engine) as s:
+        four = s.execute(select(FiscalDocument).where(FiscalDocument.fd_number == 4)).scalar_one()
+        assert (four.ofd_status, four.ofd_code) == ("accepted", 0)
+
+
 def test_every_stored_ofd_answer_is_acknowledged_to_the_register_that_sent_it(
     engine: Engine,
 ) -> None:

@@ -167,11 +167,15 @@ def test_register_checks_accept_exactly_what_the_schema_accepts(
     kind: str, data: st.DataObject
 ) -> None:
     payload = data.draw(_mutations(kind))
-    try:
-        codec.validate(kind, payload)
-        schema_ok = True
-    except LinkError:
-        schema_ok = False
+    # the schema validator alone: codec.validate takes these very checks as its fast accept
+    schema_ok = (
+        isinstance(payload, dict)
+        and not isinstance(payload.get("v"), bool)
+        and payload.get("v") == link.VERSION
+        and not codec.schema_errors(kind, payload)
+    )
+    if schema_ok and kind == link.STORED:
+        schema_ok = all(g[0] <= g[1] for g in payload.get("missing", ()))  # codec._rules
     problems = link.CHECKS[kind](payload)
     assert schema_ok == (not problems), (payload, problems)
 

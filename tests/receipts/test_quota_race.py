@@ -1,5 +1,5 @@
 """The tariff's monthly quota under concurrent routers: the count is claimed atomically
-(fleet/receipts/quota.py claim_usage), so it never passes the quota."""
+(fleet/receipts/quota.py claim_usage, claim_usages), so it never passes the quota."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from fleet.core.clock import SettableClock
 from fleet.core.db import make_engine
 from fleet.receipts import routing
 from fleet.receipts.models import ReceiptPart, ReceiptStatus, RoutingUsage
-from fleet.receipts.quota import claim_usage
+from fleet.receipts.quota import claim_usage, claim_usages
 from fleet.receipts.service import create_receipt
 from tests.receipts.builders import add_register, sale
 from tests.receipts.test_routing import company
@@ -39,6 +39,25 @@ def test_a_claim_takes_all_what_is_left_or_nothing(engine: Engine, clock: Settab
         assert claim_usage(conn, rid, "2024-01", 1, 5) == 0
         assert claim_usage(conn, rid, "2024-02", 9, 5) == 5  # a new row never starts above
     assert _usage(engine) == {(rid, "2024-01"): 5, (rid, "2024-02"): 5}
+
+
+def test_claims_of_several_registers_grant_what_one_claim_each_would(
+    engine: Engine, clock: SettableClock
+) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        a = company(s, clock, 1)
+        ids = [add_register(s, clock, a, f"CLAIMS0{i}").id for i in range(3)]
+    r1, r2, r3 = (int(i) for i in ids if i is not None)
+    with engine.begin() as conn:
+        assert claim_usages(conn, "2024-01", {r1: (3, 5), r2: (9, 5), r3: (0, 5)}) == {
+            r1: 3,  # a new row
+            r2: 5,  # a new row never starts above the quota
+            r3: 0,  # nothing asked: no row
+        }
+        assert claim_usages(conn, "2024-01", {r1: (4, 5), r2: (1, 5)}) == {r1: 2, r2: 0}
+        assert claim_usages(conn, "2024-01", {r1: (1, 5), r3: (2, 1)}) == {r1: 0, r3: 1}
+        assert claim_usages(conn, "2024-01", {}) == {}
+    assert _usage(engine) == {(r1, "2024-01"): 5, (r2, "2024-01"): 5, (r3, "2024-01"): 1}
 
 
 @pytest.mark.parametrize("rounds", [1, 2])

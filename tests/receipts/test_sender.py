@@ -106,3 +106,24 @@ def test_no_ack_within_the_ttl_expires_the_command_and_fails_the_receipt(
         got = s.get(Receipt, rec.id)
     assert got is not None and got.status == "failed" and got.retryable is True
     assert "время жизни команды" in (got.failure or "")
+
+
+def test_a_command_the_register_would_refuse_never_leaves(
+    engine: Engine, clock: SettableClock
+) -> None:
+    # the codec's fast accept is the register's own check (link.check_cmd): an id with a
+    # space, which the register refuses, is refused here and never published
+    with Session(engine, expire_on_commit=False) as s:
+        a = company(s, clock, 1)
+        reg = add_register(s, clock, a, "BADCMD01")
+        assert reg.id is not None
+        enqueue(
+            s, clock, register_id=reg.id, serial="BADCMD01", request_id="bad id",
+            action="receipt", body=sale("bad id", 100), ttl_s=600,
+        )  # fmt: skip
+        s.commit()
+    sink = Sink()
+    stats = CommandSender(engine, sink, clock, ROOT).step()
+    assert (stats.sent, stats.refused) == (0, 1) and sink.sent == []
+    with Session(engine) as s:
+        assert s.exec(select(SentCommand)).one().status == "expired"
