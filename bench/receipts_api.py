@@ -118,7 +118,8 @@ def _seed(url: str) -> tuple[int, str]:
         role = s.exec(
             select(Role).where(Role.company_id == me.company_id, Role.kind == RoleKind.ADMIN.value)
         ).one()
-        assert role.id is not None
+        if role.id is None:
+            raise RuntimeError("роль «Администратор» не сохранена")
         issued = create_token(s, clock, principal=me, name="Бенчмарк", role_id=role.id)
     engine.dispose()
     return me.company_id, issued.secret

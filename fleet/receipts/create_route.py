@@ -103,7 +103,7 @@ def fast_args(request: Request) -> CreateArgs | None:
     )
 
 
-def _in_thread(state: AppState, args: CreateArgs, body: dict[str, Any], answer: Answer) -> Any:
+def _in_thread(state: AppState, args: CreateArgs, body: dict[str, Any], answer: Answer) -> Response:
     """The dependencies' work (fleet/deps.py `get_session`, fleet/access/deps.py `need`) and
     the answer, in the one worker thread."""
     with Session(state.engine, expire_on_commit=False) as session:
@@ -141,8 +141,6 @@ class CreateRoute(APIRoute):
                 body = None
             if not isinstance(body, dict):  # FastAPI's errors for the rest
                 return await slow(request)
-            response = await run_in_threadpool(_in_thread, get_state(request), args, body, answer)
-            assert isinstance(response, Response)
-            return response
+            return await run_in_threadpool(_in_thread, get_state(request), args, body, answer)
 
         return handler
