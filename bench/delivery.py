@@ -272,7 +272,9 @@ def _provider(port: int) -> SmtpEmailProvider:
 
 
 def _letter() -> Outgoing:
-    """The letter the cascade renders for a bench receipt (bare SMTP sends this one)."""
+    """The letter the cascade renders for a bench receipt (bare SMTP sends this one). Not
+    ``prepared``: bare SMTP builds its MIME per letter from the text and HTML, as always
+    (the cascade's composer prepares each receipt's body from kept line encodings)."""
     view = ReceiptView.build(
         company_name="ООО «Бенч»",
         company_inn="7707083893",

@@ -12,6 +12,7 @@ functions write exactly what the templates render (autoescaped HTML, plain text,
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import escape
 
 from fleet.delivery.channels import Channel
-from fleet.delivery.message import DkimKey, Outgoing
+from fleet.delivery.message import DkimKey, Outgoing, Prepared
+from fleet.delivery.mime import body_bytes
 
 __all__ = [
     "PartView",
@@ -53,6 +55,7 @@ def templates() -> Environment:
     )
 
 
+@functools.lru_cache(maxsize=4096)  # a shop's few prices recur letter after letter
 def money(kop: int) -> str:
     """1 234,50 (a space between thousands, a comma before kopecks)."""
     rub, k = divmod(abs(int(kop)), 100)
@@ -150,12 +153,16 @@ def _e(value: object) -> str:
         return value if _HTML_SPECIAL.search(value) is None else str(escape(value))
     if type(value) is int:
         return str(value)
+    if value is None:  # a requisite the drive did not give (Jinja writes "None")
+        return "None"
     return str(escape(value))
 
 
-def email_html(view: ReceiptView) -> str:
-    """``delivery/email.html`` rendered for ``view`` (the same characters; see the module)."""
-    r = view
+@functools.lru_cache(maxsize=1024, typed=True)
+def _html_head(
+    operation: str, company_name: str, company_inn: str, address: str | None, place: str | None
+) -> str:
+    """The letter's HTML up to its goods: the same for every receipt of a register."""
     out = [
         '<!doctype html>\n<html lang="ru">\n'
         '<head><meta charset="utf-8"><meta name="viewport" '
@@ -166,47 +173,76 @@ def email_html(view: ReceiptView) -> str:
         '<div style="max-width:480px;margin:0 auto;background:#fff;padding:16px;'
         'border-radius:8px">\n'
         '  <h1 style="font-size:18px;margin:0 0 4px">Кассовый чек. ',
-        _e(r.operation),
+        _e(operation),
         '</h1>\n  <p style="margin:0 0 12px">',
-        _e(r.company_name),
+        _e(company_name),
         ", ИНН ",
-        _e(r.company_inn),
+        _e(company_inn),
         "</p>\n  ",
     ]
-    if r.address:
-        out += ['<p style="margin:0 0 4px;font-size:13px">Адрес расчётов: ', _e(r.address), "</p>"]
+    if address:
+        out += ['<p style="margin:0 0 4px;font-size:13px">Адрес расчётов: ', _e(address), "</p>"]
     out.append("\n  ")
-    if r.place:
-        out += ['<p style="margin:0 0 12px;font-size:13px">Место расчётов: ', _e(r.place), "</p>"]
+    if place:
+        out += ['<p style="margin:0 0 12px;font-size:13px">Место расчётов: ', _e(place), "</p>"]
     out.append('\n  <table style="width:100%;border-collapse:collapse;font-size:14px">\n    ')
-    for i in r.items:
-        out += [
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _html_item(name: str, quantity: str, price: int, total: int) -> str:
+    return "".join(
+        (
             '\n    <tr><td style="padding:4px 0">',
-            _e(i["name"]),
+            _e(name),
             '<br><span style="color:#666">',
-            _e(i["quantity"]),
+            _e(quantity),
             " × ",
-            _e(money(i["price"])),
+            _e(money(price)),
             '</span></td>\n        <td style="padding:4px 0;text-align:right;white-space:nowrap">',
-            _e(money(i["sum"])),
+            _e(money(total)),
             "</td></tr>\n    ",
-        ]
-    out += [
-        '\n    <tr><td style="padding:8px 0;font-weight:bold;border-top:1px solid #ddd">ИТОГ</td>\n'
-        '        <td style="padding:8px 0;font-weight:bold;text-align:right;'
-        'border-top:1px solid #ddd">',
-        _e(money(r.total)),
-        " ₽</td></tr>\n    ",
-    ]
+        )
+    )
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _html_total(total: int) -> str:
+    return "".join(
+        (
+            '\n    <tr><td style="padding:8px 0;font-weight:bold;border-top:1px solid #ddd">ИТОГ'
+            '</td>\n        <td style="padding:8px 0;font-weight:bold;text-align:right;'
+            'border-top:1px solid #ddd">',
+            _e(money(total)),
+            " ₽</td></tr>\n    ",
+        )
+    )
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _html_payment(kind: str, amount: int) -> str:
+    return "".join(
+        (
+            "\n    <tr><td>",
+            _e(PAYMENT_LABEL.get(kind, kind)),
+            '</td><td style="text-align:right">',
+            _e(money(amount)),
+            "</td></tr>\n    ",
+        )
+    )
+
+
+def email_html(view: ReceiptView) -> str:
+    """``delivery/email.html`` rendered for ``view`` (the same characters; see the module).
+    What recurs from letter to letter (the head, a line of goods, a sum) is kept rendered."""
+    r = view
+    out = [_html_head(r.operation, r.company_name, r.company_inn, r.address, r.place)]
+    for i in r.items:
+        out.append(_html_item(i["name"], i["quantity"], i["price"], i["sum"]))
+    out.append(_html_total(r.total))
     for kind, amount in r.payments.items():
         if amount:
-            out += [
-                "\n    <tr><td>",
-                _e(PAYMENT_LABEL.get(kind, kind)),
-                '</td><td style="text-align:right">',
-                _e(money(amount)),
-                "</td></tr>\n    ",
-            ]
+            out.append(_html_payment(kind, amount))
     out.append("\n  </table>\n  ")
     for p in r.parts:
         out += [
@@ -236,17 +272,30 @@ def email_html(view: ReceiptView) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=1024, typed=True)
+def _text_head(
+    operation: str, company_name: str, company_inn: str, address: str | None, place: str | None
+) -> str:
+    out = [f"Кассовый чек. {operation}\n{company_name}, ИНН {company_inn}\n"]
+    if address:
+        out.append(f"Адрес расчётов: {address}\n")
+    if place:
+        out.append(f"Место расчётов: {place}\n")
+    out.append("\n")
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _text_item(name: str, quantity: str, price: int, total: int) -> str:
+    return f"{name}: {quantity} × {money(price)} = {money(total)}\n"
+
+
 def email_text(view: ReceiptView) -> str:
     """``delivery/email.txt`` rendered for ``view`` (not escaped: plain text)."""
     r = view
-    out = [f"Кассовый чек. {r.operation}\n{r.company_name}, ИНН {r.company_inn}\n"]
-    if r.address:
-        out.append(f"Адрес расчётов: {r.address}\n")
-    if r.place:
-        out.append(f"Место расчётов: {r.place}\n")
-    out.append("\n")
+    out = [_text_head(r.operation, r.company_name, r.company_inn, r.address, r.place)]
     for i in r.items:
-        out.append(f"{i['name']}: {i['quantity']} × {money(i['price'])} = {money(i['sum'])}\n")
+        out.append(_text_item(i["name"], i["quantity"], i["price"], i["sum"]))
     out.append(f"\nИТОГ: {money(r.total)} ₽\n")
     for kind, amount in r.payments.items():
         if amount:
@@ -262,17 +311,27 @@ def email_text(view: ReceiptView) -> str:
     return "".join(out)
 
 
-def compose(channel: Channel, view: ReceiptView, *, dkim: DkimKey | None = None) -> Outgoing:
+def compose(
+    channel: Channel, view: ReceiptView, *, dkim: DkimKey | None = None, prepared: bool = False
+) -> Outgoing:
     """The message for ``channel`` (e-mail signed with ``dkim`` when the sender is in its
-    domain)."""
+    domain; ``prepared``: with its MIME body made here, from kept line encodings, so the
+    provider does not encode it — `fleet.delivery.mime.body_bytes`)."""
     if channel is Channel.EMAIL:
         sender = view.sender
         key = dkim if dkim is not None and sender and sender.endswith("@" + dkim.domain) else None
+        text, html = email_text(view), email_html(view)
         return Outgoing(
-            text=email_text(view),
-            html=email_html(view),
-            subject=f"Кассовый чек: {view.company_name}",
+            text=text,
+            html=html,
+            subject=_subject(view.company_name),
             sender=sender,
             dkim=key,
+            prepared=Prepared(text, html, body_bytes(text, html, kept=True)) if prepared else None,
         )
     return Outgoing(text=f"Чек {view.company_name} на {money(view.total)} ₽: {view.link}")
+
+
+@functools.lru_cache(maxsize=1024, typed=True)
+def _subject(company_name: str) -> str:
+    return f"Кассовый чек: {company_name}"

@@ -298,6 +298,7 @@ class SmtpEmailProvider:
                 message_id=message_id,
                 text=out.text,
                 html=out.html,
+                body=out.body(),
             )
         else:  # an internationalised address: the email package encodes it
             msg = build_message(self.sender, address, out, key)

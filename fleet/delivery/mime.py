@@ -8,6 +8,14 @@ ones) — so it is written here with C-accelerated ``binascii.b2a_qp``. A litera
 ``=3D`` in quoted-printable, so a boundary beginning ``=_`` never occurs in a body (RFC 2045
 §6.7, 2046 §5.1.1). Non-ASCII addresses are not handled here (the caller falls back to the
 email package).
+
+The cascade's letters are nearly all the same lines (the template's markup, the company, the
+goods): `qp_lines` keeps each line's encoding, so only a receipt's own lines (its fiscal
+requisites, its link) are encoded per letter; `body_bytes` is what follows the letter's own
+headers, made once by the composer (compose.py, ``prepared``) instead of by the provider.
+Quoted-printable encodes each line on its own (soft breaks count from a line's start, trailing
+white space is judged at its end), so the lines' encodings joined are the text's encoding:
+tests/delivery/test_mime.py checks that for any text.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import functools
 from email.utils import formatdate
 from typing import Final
 
-__all__ = ["encode_header", "letter_bytes", "qp_body"]
+__all__ = ["body_bytes", "encode_header", "letter_bytes", "qp_body", "qp_lines"]
 
 _BOUNDARY: Final = "=_oblako_alt"
 _WORD_BYTES: Final = 45  # 45 octets -> 60 base64 characters: an encoded word under 75 (2047 §2)
@@ -49,6 +57,53 @@ def qp_body(text: str) -> bytes:
     return binascii.b2a_qp(data, quotetabs=False, istext=True).replace(b"\n", b"\r\n")
 
 
+_LINES: dict[str, bytes] = {}
+_LINES_KEPT: Final = 8192  # a receipt adds a few lines of its own: cleared when full
+
+
+def qp_lines(text: str) -> bytes:
+    """`qp_body` with each line's encoding kept (the same bytes; see the module)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    last = lines.pop()
+    kept = _LINES
+    out: list[bytes | None] = list(map(kept.get, lines))  # the loop in C: most lines are kept
+    if None in out:
+        for i, b in enumerate(out):
+            if b is None:
+                line = lines[i]
+                b = binascii.b2a_qp((line + "\n").encode(), quotetabs=False, istext=True)
+                out[i] = b = b.replace(b"\n", b"\r\n")
+                if len(kept) >= _LINES_KEPT:
+                    kept.clear()
+                kept[line] = b
+    if last:
+        out.append(
+            binascii.b2a_qp(last.encode(), quotetabs=False, istext=True).replace(b"\n", b"\r\n")
+        )
+    return b"".join(out)  # type: ignore[arg-type]  # every None was filled above
+
+
+_PLAIN: Final = 'Content-Type: text/plain; charset="utf-8"\r\n'
+_QP: Final = "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+_ALTERNATIVE: Final = (
+    f'Content-Type: multipart/alternative; boundary="{_BOUNDARY}"\r\n\r\n'
+    f"--{_BOUNDARY}\r\n{_PLAIN}{_QP}"
+).encode()
+_HTML: Final = f'\r\n--{_BOUNDARY}\r\nContent-Type: text/html; charset="utf-8"\r\n{_QP}'.encode()
+_END: Final = f"\r\n--{_BOUNDARY}--\r\n".encode()
+
+
+def body_bytes(text: str, html: str | None, *, kept: bool = False) -> bytes:
+    """What follows the letter's own headers: its Content-Type and the parts (``kept``: each
+    line's encoding kept, `qp_lines`)."""
+    qp = qp_lines if kept else qp_body
+    if html is None:
+        return (_PLAIN + _QP).encode() + qp(text)  # smtplib ends DATA with CRLF
+    return b"".join((_ALTERNATIVE, qp(text), _HTML, qp(html), _END))
+
+
 def letter_bytes(
     *,
     sender: str,
@@ -58,8 +113,10 @@ def letter_bytes(
     text: str,
     html: str | None,
     date: str | None = None,
+    body: bytes | None = None,
 ) -> bytes:
-    """The whole letter (``sender`` and ``to`` ASCII addresses)."""
+    """The whole letter (``sender`` and ``to`` ASCII addresses; ``body``: `body_bytes` of
+    ``text`` and ``html`` when made already)."""
     head = (
         f"From: {sender}\r\n"
         f"To: {to}\r\n"
@@ -68,18 +125,4 @@ def letter_bytes(
         f"Message-ID: {message_id}\r\n"
         "MIME-Version: 1.0\r\n"
     )
-    plain = 'Content-Type: text/plain; charset="utf-8"\r\n'
-    qp = "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-    if html is None:
-        return (head + plain + qp).encode() + qp_body(text)  # smtplib ends DATA with CRLF
-    b = _BOUNDARY
-    return b"".join(
-        (
-            (head + f'Content-Type: multipart/alternative; boundary="{b}"\r\n\r\n').encode(),
-            f"--{b}\r\n{plain}{qp}".encode(),
-            qp_body(text),
-            f'\r\n--{b}\r\nContent-Type: text/html; charset="utf-8"\r\n{qp}'.encode(),
-            qp_body(html),
-            f"\r\n--{b}--\r\n".encode(),
-        )
-    )
+    return head.encode() + (body if body is not None else body_bytes(text, html))

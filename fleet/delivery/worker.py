@@ -21,9 +21,9 @@ Each pass (`DeliveryWorker.run_once`) is two short transactions and the sends be
    limit) keeps the attempt QUEUED and the delivery due again after a backoff, within the
    channel's wait; the next claim re-sends it with the same key (`_later`).
 
-Rows are written set-wise (one JSON parameter: ``json_to_recordset`` on PostgreSQL,
-``json_each`` on SQLite; id lists ``= ANY`` / ``json_each``): a pass of 500 receipts is a
-dozen statements, not thousands.
+Rows are written set-wise (on PostgreSQL one JSON parameter read by ``json_to_recordset``; on
+SQLite the driver's executemany of one prepared statement; id lists ``= ANY`` / ``json_each``):
+a pass of 500 receipts is a dozen statements, not thousands.
 
 A crash between 1 and 3 leaves a QUEUED attempt. The next claim re-sends it with the same key
 when the provider deduplicates keys (SMS gateways and the simulator do), else (SMTP cannot) it
@@ -39,6 +39,7 @@ import hashlib
 import hmac
 import json
 import logging
+import operator
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -56,14 +57,11 @@ from sqlalchemy import (
     column,
     func,
     insert,
-    true,
-    type_coerce,
     update,
 )
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -130,9 +128,12 @@ def normalise_contact(contact: str) -> str:
 
 def contact_hash(secret: str, contact: str) -> str:
     """A keyed hash of the normalised contact: finds a buyer's rows after the contact is gone."""
-    return hmac.new(
-        secret.encode(), normalise_contact(contact).encode(), hashlib.sha256
-    ).hexdigest()
+    return _keyed(secret, normalise_contact(contact))
+
+
+def _keyed(secret: str, norm: str) -> str:
+    # hmac.digest: OpenSSL's one-shot HMAC in C (hmac.new is a Python object a call)
+    return hmac.digest(secret.encode(), norm.encode(), "sha256").hex()
 
 
 def _write_first(session: Session) -> None:
@@ -155,38 +156,45 @@ def _among(dialect: str, column: ColumnElement[Any], values: Sequence[Any]) -> C
     return column.in_(sa_select(each.c.value))
 
 
-def _rowset(
-    dialect: str, table: Table, rows: Sequence[Mapping[str, Any]], names: Sequence[str]
-) -> Any:
-    """``rows`` as a derived table of ``names`` (typed as ``table``'s columns) for one
-    set-based statement: one JSON parameter, read by ``json_to_recordset`` on PostgreSQL and
-    by ``json_each``/``json_extract`` on SQLite. An executemany costs tens of µs of Python a
-    row (SQLAlchemy's per-row parameters, psycopg's dump of a list parameter: ~60 µs a receipt
-    in a profile); ``json.dumps`` is C. A JSON column's value goes as its text on SQLite."""
-    if dialect == "postgresql":
-        payload = json.dumps([{n: r[n] for n in names} for r in rows], ensure_ascii=False)
-        recordset = func.json_to_recordset(cast(bindparam(None, payload, type_=Text), JSON))
-        columns = [column(n, table.c[n].type) for n in names]
-        return recordset.table_valued(*columns).render_derived(with_types=True)
-    as_text = {n for n in names if isinstance(table.c[n].type, JSON)}
-    payload = json.dumps(
-        [
-            [json.dumps(r[n], ensure_ascii=False) if n in as_text else r[n] for n in names]
-            for r in rows
-        ],
-        ensure_ascii=False,
+def _rowset(table: Table, rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> Any:
+    """PostgreSQL: ``rows`` as a derived table of ``names`` (typed as ``table``'s columns) for
+    one set-based statement, one JSON parameter read by ``json_to_recordset``. An executemany
+    costs tens of µs of Python a row there (SQLAlchemy's per-row parameters, psycopg's dump of a
+    list parameter: ~60 µs a receipt in a profile); ``json.dumps`` is C. (SQLite takes the
+    driver's executemany of a prepared statement: see `_insert_deliveries_sqlite`.)"""
+    payload = json.dumps([{n: r[n] for n in names} for r in rows], ensure_ascii=False)
+    recordset = func.json_to_recordset(cast(bindparam(None, payload, type_=Text), JSON))
+    columns = [column(n, table.c[n].type) for n in names]
+    return recordset.table_valued(*columns).render_derived(with_types=True)
+
+
+def _quoted(names: Sequence[str]) -> str:
+    """Column names for a hand-written statement ("order" is a keyword)."""
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def _insert_deliveries_sqlite(conn: Connection, values: Sequence[dict[str, Any]]) -> dict[int, int]:
+    """``values`` inserted (``ON CONFLICT DO NOTHING``), then which rows are ours: receipt id ->
+    delivery id. The DBAPI's executemany of one prepared statement and a read back by the
+    unique receipt id (its token tells a row another worker made): an ``INSERT … SELECT`` from
+    one JSON parameter cost SQLite a ``json_extract`` a column a row (~20 µs a receipt)."""
+    names = [n for n in values[0] if n != "order"]  # "order": the JSON column, written last
+    get = operator.itemgetter(*names)
+    conn.exec_driver_sql(
+        f'INSERT INTO delivery ({_quoted(names)}, "order")'
+        f" VALUES ({', '.join('?' * (len(names) + 1))}) ON CONFLICT DO NOTHING",
+        [(*get(v), json.dumps(v["order"])) for v in values],
     )
-    each = func.json_each(bindparam(None, payload, type_=Text)).table_valued("value")
-    return (
-        sa_select(
-            *(
-                type_coerce(func.json_extract(each.c.value, f"$[{i}]"), Text).label(n)
-                for i, n in enumerate(names)
-            )
+    tokens = {v["receipt_id"]: v["token"] for v in values}
+    return {
+        int(rid): int(did)
+        for did, rid, token in conn.exec_driver_sql(
+            "SELECT id, receipt_id, token FROM delivery"
+            " WHERE receipt_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(tokens)),),
         )
-        .select_from(each)
-        .subquery()
-    )
+        if tokens.get(rid) == token
+    }
 
 
 _DUE_COLUMNS: Final = (
@@ -284,9 +292,17 @@ class _Plan:
     def write(self, session: Session) -> None:
         conn = session.connection()
         dialect = conn.dialect.name
-        if self.attempts:
+        if self.attempts and dialect == "sqlite":
+            # the DBAPI's executemany of one prepared statement (see _insert_deliveries_sqlite)
+            names = list(self.attempts[0])  # every row is made from the same literal (_plan)
+            conn.exec_driver_sql(
+                f"INSERT INTO delivery_attempt ({_quoted(names)})"
+                f" VALUES ({', '.join('?' * len(names))})",
+                [tuple(r.values()) for r in self.attempts],
+            )
+        elif self.attempts:
             names = list(self.attempts[0])
-            rows = _rowset(dialect, _ATTEMPT, self.attempts, names)
+            rows = _rowset(_ATTEMPT, self.attempts, names)
             conn.execute(
                 insert(_ATTEMPT).from_select(names, sa_select(*(rows.c[n] for n in names)))
             )
@@ -457,13 +473,15 @@ class DeliveryWorker:
                 "reason": None,
             }
             try:
-                kind = contact_kind(str(contact))
-                norm = normalise_contact(str(contact))
+                given = str(contact).strip()
+                kind = contact_kind(given)
+                # normalise_contact without classifying the contact again
+                norm = given.lower() if kind == "email" else normalise_phone(given)
                 order = routes[int(cid)].order_for(kind, store_id, register_id, enabled)
                 row |= {
                     "contact": norm,
                     "contact_kind": kind,
-                    "contact_hash": contact_hash(self.secret, norm),
+                    "contact_hash": _keyed(self.secret, norm),
                     "masked": mask(norm),
                     "order": [c.value for c in order],
                     "state": DeliveryState.ACTIVE if order else DeliveryState.FAILED,
@@ -481,24 +499,23 @@ class DeliveryWorker:
                 }
             values.append(row)
         # ON CONFLICT DO NOTHING on the unique receipt: a row another worker made meanwhile is
-        # not ours, so it is not claimed here; RETURNING names the rows this statement made.
-        # One statement reading one JSON parameter (an executemany with RETURNING became one
-        # 7000-parameter statement that psycopg parsed every time).
-        names = list(values[0])
-        src = _rowset(dialect, _DELIVERY, values, names)
-        pick = sa_select(*(src.c[n] for n in names))
-        if dialect == "postgresql":
-            stmt: Any = pg_insert(_DELIVERY)
-        else:  # SQLite: an INSERT … SELECT before ON CONFLICT needs a WHERE (its grammar)
-            stmt, pick = sqlite_insert(_DELIVERY), pick.where(true())
-        made = {
-            int(r.receipt_id): int(r.id)
-            for r in conn.execute(
-                stmt.from_select(names, pick)
-                .on_conflict_do_nothing()
-                .returning(_DELIVERY.c.id, _DELIVERY.c.receipt_id)
-            )
-        }
+        # not ours, so it is not claimed here. PostgreSQL: RETURNING names the rows this
+        # statement made, one statement reading one JSON parameter (an executemany with
+        # RETURNING became one 7000-parameter statement that psycopg parsed every time).
+        if dialect == "sqlite":
+            made = _insert_deliveries_sqlite(conn, values)
+        else:
+            names = list(values[0])
+            src = _rowset(_DELIVERY, values, names)
+            made = {
+                int(r.receipt_id): int(r.id)
+                for r in conn.execute(
+                    pg_insert(_DELIVERY)
+                    .from_select(names, sa_select(*(src.c[n] for n in names)))
+                    .on_conflict_do_nothing()
+                    .returning(_DELIVERY.c.id, _DELIVERY.c.receipt_id)
+                )
+            }
         fresh = [
             _Due(
                 id=made[v["receipt_id"]],
@@ -860,9 +877,7 @@ class DeliveryWorker:
                     ],
                 )
             elif attempts:
-                dialect = conn.dialect.name
                 a_rows = _rowset(
-                    dialect,
                     _ATTEMPT,
                     [{k.removeprefix("b_"): v for k, v in r.items()} for r in attempts],
                     ["key", "status", "error", "provider_id", "sent_at", "settled_at", "retries"],
@@ -880,7 +895,6 @@ class DeliveryWorker:
                     )
                 )
                 d_rows = _rowset(
-                    dialect,
                     _DELIVERY,
                     [
                         {
@@ -1051,7 +1065,7 @@ class _Context:
         view = self.view(d)  # from rows read by the claim: no database here
         if channel is not Channel.EMAIL:
             return compose(channel, view)
-        return compose(channel, view, dkim=dkim)
+        return compose(channel, view, dkim=dkim, prepared=True)
 
 
 def receipt_view(

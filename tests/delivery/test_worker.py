@@ -17,7 +17,13 @@ from fleet.delivery.channels import CHANNELS, Channel
 from fleet.delivery.models import Delivery, DeliveryAttempt
 from fleet.delivery.routes import set_route
 from fleet.delivery.service import progress, resend
-from fleet.delivery.worker import INTERRUPTED, DeliveryState, DeliveryWorker, record_bounce
+from fleet.delivery.worker import (
+    INTERRUPTED,
+    DeliveryState,
+    DeliveryWorker,
+    _insert_deliveries_sqlite,
+    record_bounce,
+)
 from fleet.receipts.models import Receipt, ReceiptStatus
 from simulator.channels import Outcome
 from tests.delivery.world import World, make_world
@@ -344,3 +350,46 @@ def test_set_wise_writes_keep_every_column_and_type(world: World) -> None:
     d = _delivery(world, rid)
     assert d.state == DeliveryState.ACTIVE and d.first_attempt_at == a.sent_at
     assert d.next_at == world.clock.wall() + worker.poll_s  # asked again for its report
+
+
+def test_a_delivery_another_worker_made_meanwhile_is_not_claimed(world: World) -> None:
+    """SQLite's claim inserts its deliveries by the driver's executemany (``ON CONFLICT DO
+    NOTHING``) and reads back which are its own by their tokens: a row another worker made
+    for the same receipt between this claim's read and its insert is not taken as ours."""
+    if world.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's claim takes RETURNING of its own insert")
+    theirs, ours = world.receipt("+79161234567"), world.receipt("+79161234568")
+    now = world.clock.wall()
+    row = {
+        "company_id": world.company_id,
+        "store_id": None,
+        "register_id": world.register_id,
+        "round": 1,
+        "position": 0,
+        "version": 1,
+        "next_at": now,
+        "fiscalised_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "reason": None,
+        "contact": "+79161234567",
+        "contact_kind": "phone",
+        "contact_hash": "h",
+        "masked": "+7*********67",
+        "order": ["sms"],
+        "state": DeliveryState.ACTIVE,
+    }
+    with Session(world.engine) as s:
+        conn = s.connection()
+        made = _insert_deliveries_sqlite(conn, [row | {"receipt_id": theirs, "token": "t1"}])
+        s.commit()
+    with Session(world.engine) as s:
+        conn = s.connection()
+        made = _insert_deliveries_sqlite(
+            conn,
+            [row | {"receipt_id": r, "token": f"t2-{r}"} for r in (theirs, ours)],
+        )
+        s.commit()
+    assert list(made) == [ours]
+    assert _delivery(world, theirs).token == "t1"
+    assert _delivery(world, ours).token == f"t2-{ours}" and _delivery(world, ours).order == ["sms"]
