@@ -257,9 +257,11 @@ class Agent:
             out["total"] = rec.total
         return out
 
-    def publish_documents(self) -> int:
-        """Send what the outbox says is due; the number sent."""
-        last = self._drive_status()["last_fd"]
+    def publish_documents(self, last: int | None = None) -> int:
+        """Send what the outbox says is due, up to FD `last` (default: the drive's last FD,
+        30h); the number sent."""
+        if last is None:
+            last = self._drive_status()["last_fd"]
         n = 0
         for fd in self.outbox.due(last):
             try:
@@ -361,6 +363,19 @@ class Agent:
             self._st = None
             self._state_dirty = True
             self._result(rid, action, r)
+            if (
+                r.get("status") == "made"
+                and not r.get("duplicate")
+                and r.get("fn") == self.outbox.fn
+                and self.client.connected
+            ):
+                # its `doc` event now, while its image is kept: a burst of commands handled
+                # in one poll made more documents than Images keeps, and the rest were read
+                # back from the archive (45h + a 46h per TLV). Its FD is the drive's last.
+                try:
+                    self.publish_documents(r["fd"])
+                except RegisterError:
+                    pass  # the next round sends it (from the archive)
             return
         self._ack(rid, "accepted")
         params = cmd.get("params") or {}

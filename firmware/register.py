@@ -253,6 +253,12 @@ SETTINGS: dict = {
     "fns_site": "www.nalog.gov.ru",  # 1060 default in registration reports
 }
 _MAX_ALARMS = const(16)
+# a duplicate's result from memory (_keep): the keys _entry_result gives a receipt
+_KEPT_KEYS = (
+    "id", "status", "kind", "fn", "fd", "fp", "shift", "number", "date_time", "operation",
+    "total", "qr",
+)  # fmt: skip
+_KEPT_MAX = const(32)
 
 
 # ---- small pure helpers (also used by the portable tests) ------------------------------------
@@ -563,6 +569,8 @@ class Register:
         # made, for the agent's `doc` event (None: not kept; the agent turns it on)
         self.images = None  # type: docimage.Images | None
         self._sent = None  # type: bytearray | None  # the last document's 07h/B7h TLVs
+        self._kept = {}  # type: dict  # rid -> a made receipt's result (_keep)
+        self._kept_order = []  # type: list  # their rids, oldest first
 
     # ---- time (DESIGN decision 6) ---------------------------------------------------------
 
@@ -1053,7 +1061,9 @@ class Register:
             return r
         if step == FAILED and e.retryable:
             return None
-        r = self._entry_result(e)
+        r = None if step == FAILED else self._kept_result(e)
+        if r is None:
+            r = self._entry_result(e)
         r["duplicate"] = True
         return r
 
@@ -1211,9 +1221,32 @@ class Register:
         r["operation"] = op
         r["total"] = total
         r["qr"] = qr_text(at, total, self.fn, made["fd"], made["fp"], op)
+        self._keep(r)
         if original is not None:
             r["original"] = original
         return r
+
+    def _keep(self, r: dict) -> None:
+        # A made receipt's result as _entry_result gives it, kept in memory for a duplicate
+        # of its request (the fleet re-sends a command it saw no ack for): no 40h per repeat.
+        kept: dict = {}
+        for k in _KEPT_KEYS:
+            if k in r:
+                kept[k] = r[k]
+        rid = r["id"]
+        order = self._kept_order
+        if rid not in self._kept:
+            order.append(rid)
+        self._kept[rid] = kept
+        while len(order) > _KEPT_MAX:
+            del self._kept[order.pop(0)]
+
+    def _kept_result(self, e: "Entry") -> dict | None:
+        # The kept result of a journalled MADE request, if it is that document on this drive.
+        r = self._kept.get(e.rid)
+        if r is None or r["fd"] != e.fd or r["fn"] != self.fn or r["fp"] != e.fp:
+            return None
+        return dict(r)
 
     def _receipt_document(self, rid: str, norm: dict, seen: list) -> tuple:
         # 15h or 17h, the schema's fields streamed with 07h (the counters' tags kept in

@@ -24,7 +24,7 @@ from protocol import fiscalsign
 from protocol.crc import crc16_ccitt_false
 from protocol.fn.codes import CurrentDocument, DocumentType
 from protocol.ofd import CONTAINER_HEADER_SIZE, CONTAINER_TYPE, container_crc
-from protocol.tlv import encode
+from protocol.tlvfast import encode  # the spec (protocol.tlv) byte for byte, by struct
 from protocol.tree import Field
 
 __all__ = [

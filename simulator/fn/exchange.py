@@ -21,12 +21,12 @@ from typing import Final
 
 from protocol import fiscalsign
 from protocol.fn.codes import AnswerCode, OfdExchangeStatus, OfdRejectReason, Phase
-from protocol.fn.commands import build_answer
 from protocol.fn.frame import MAX_DATA
 from protocol.ofd import CONTAINER_HEADER_SIZE, CONTAINER_TYPE, container_crc
 from simulator.fn.core import DriveCore
 from simulator.fn.documents import build_container, split_tlvs, stlv
 from simulator.fn.errors import CommandRefusedError
+from simulator.fn.fastcodec import build_answer
 from simulator.fn.state import OfdAck
 
 __all__ = ["OfdExchange"]

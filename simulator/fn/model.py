@@ -42,7 +42,7 @@ from protocol.fn.codes import (
     TaxSystem,
     WorkMode,
 )
-from protocol.fn.commands import COMMANDS, build_answer, build_archive, parse_request
+from protocol.fn.commands import COMMANDS, build_archive
 from protocol.fn.frame import ENQ, MAX_DATA, MSG_START
 from protocol.tree import Field
 from simulator.clock import Clock, SystemClock
@@ -52,6 +52,7 @@ from simulator.fn.core import DriveCore, OpenDocument, fresh_state
 from simulator.fn.documents import KINDS, TlvStructureError, assemble, split_tlvs
 from simulator.fn.errors import CommandRefusedError, PoweredOffError
 from simulator.fn.exchange import OfdExchange
+from simulator.fn.fastcodec import build_answer, parse_request
 from simulator.fn.marking import MarkingUnit
 from simulator.fn.state import ArchivedDocument, DriveState, Registration, StateStore
 from simulator.fn.stream import BadFrame, Enq, Event, FrameReceiver

@@ -467,3 +467,41 @@ def test_the_fleet_s_nudge_brings_the_state_and_the_owed_answers_at_once(board: 
     board.send("stored", json.dumps(nudge).encode())
     assert [a["fd"] for a in board.client.taken("ofd")] == [1]
     assert len(board.client.taken("state")) == 1
+
+
+def test_a_burst_of_commands_publishes_every_document_from_its_image(tmp_path: Path) -> None:
+    # 24 receipts delivered in one poll (paho hands over what it has read): each document's
+    # `doc` event goes out right after its command, from the image just made, not after the
+    # poll, when the images of the first ones (Images keeps 16) were gone and the documents
+    # were read back from the archive (45h, a 46h per TLV)
+    board = Board(tmp_path)
+    board.outbox = Outbox(board.rig.flash, board.rig.clock, window=16, resend_s=30)
+    board.agent = Agent(board.rig.reg, board.client, board.outbox, ROOT, SERIAL, "1.0.0")
+    now = _issued(board)
+    board.send("cmd", cmd("reg-1", "registration", registration_request(), issued_at=now))
+    fn = board.client.taken("state")[-1]["drive"]["fn"]
+    board.send("stored", json.dumps({"v": 1, "fn": fn, "through": 1}).encode())
+    reads: list[int] = []
+    real = board.rig.drive.read_document
+    board.rig.drive.read_document = lambda fd: reads.append(fd) or real(fd)  # type: ignore[method-assign]
+    for i in range(24):
+        board.client.inbox.append(
+            (
+                link.topic(ROOT, SERIAL, "cmd"),
+                cmd(f"b-{i}", "receipt", sale(f"b-{i}", 100 + i), issued_at=now),
+            )
+        )
+    board.agent.step(0)
+    docs = {d["fd"]: d for d in board.client.taken("doc")}
+    last = max(docs)
+    board.send("stored", json.dumps({"v": 1, "fn": fn, "through": last}).encode())
+    board.agent.step(0)
+    docs = {d["fd"]: d for d in board.client.taken("doc")}
+    archive = board.rig.docs()
+    assert sorted(docs) == list(range(1, len(archive) + 1))
+    assert len({r["id"] for r in board.client.taken("result") if r["status"] == "made"}) == 25
+    # the archive was read only for the first image of each kind (the shift, a receipt)
+    assert len(reads) == 2 and board.rig.reg.images is not None
+    assert board.rig.reg.images.used == len(archive) - 3
+    for fd in docs:  # and every event says what the archive holds
+        assert base64.b64decode(docs[fd]["tlv"]) == bytes(archive[fd - 1].stlv[4:])

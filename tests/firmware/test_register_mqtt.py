@@ -160,3 +160,49 @@ def test_bad_settings_are_refused_before_anything_starts() -> None:
         make_client("firmware", "mqtt://x", "oblako", "a/b")
     with pytest.raises(ValueError, match="paho or firmware"):
         make_client("umqtt", "mqtt://x", "oblako", "1")
+
+
+def test_paho_client_loops_without_a_wakeup_socket_pair(
+    broker_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # oblako/mqtt_paho.py runs paho in its own select: every QoS 1 message is acknowledged
+    # (on_published), a message to it is delivered and PUBACKed, and paho never made the
+    # socket pair its loop() uses to wake itself (a send and a recv per packet); its PUBACKs
+    # take the path without paho's decoder (the fleet's one PUBACK here takes paho's)
+    from paho.mqtt import _packet
+
+    from oblako.mqtt_paho import PahoClient
+
+    decoded: list[int] = []
+    real = _packet.decode_puback
+    monkeypatch.setattr(_packet, "decode_puback", lambda *a: decoded.append(1) or real(*a))
+
+    root = f"t{uuid.uuid4().hex[:8]}"
+    client = PahoClient(broker_url, f"reg-{uuid.uuid4().hex[:8]}")
+    acked: list[int] = []
+    got: list[tuple[str, bytes]] = []
+    client.on_published = acked.append
+    client.on_message = lambda t, p: got.append((t, p))
+    client.subscribe(f"{root}/in", 1)
+    assert client.service()
+    from oblako.mqtt_paho import parse_broker_url
+
+    b = parse_broker_url(broker_url)
+    fleet = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"fleet-{uuid.uuid4().hex[:8]}")
+    fleet.connect(b.host, b.port)
+    fleet.loop_start()
+    try:
+        mids = [client.publish(f"{root}/out/{i}", b"x%d" % i, 1) for i in range(30)]
+        time.sleep(0.2)  # the fleet's subscription is in place
+        fleet.publish(f"{root}/in", b"hello", qos=1)
+        end = time.monotonic() + 10
+        while (len(acked) < len(mids) or not got) and time.monotonic() < end:
+            client.poll(0.05)
+        assert sorted(acked) == sorted(mids)
+        assert got == [(f"{root}/in", b"hello")]
+        assert client._c._sockpairR is None and client._c._sockpairW is None
+        assert len(decoded) <= 1
+    finally:
+        client.close()
+        fleet.loop_stop()
+        fleet.disconnect()
