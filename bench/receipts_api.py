@@ -5,11 +5,13 @@ PostgreSQL database (no jobs, no receipts worker, no registers); this process se
 `POST /api/receipts` over `--connections` keep-alive HTTP/1.1 connections (raw sockets, one
 thread each: the client's CPU is a few tens of µs a request and not counted) for `--seconds`,
 and reads the child's CPU from /proc. Variants — a source tree (`now`: this one; `before`: a
-tree given by `--before`, e.g. a copy with the API files as they were) × uvicorn's HTTP parser
-and event loop — alternate round by round, so the machine's load moves all of them alike.
+tree given by `--before`, e.g. a git worktree of HEAD) × uvicorn's HTTP parser and event loop,
+or `TREE:pool`: the tree's own API process as `oblako bench receipts` runs it
+(oblako/api_pool.py) — alternate round by round, so the machine's load moves all of them alike.
 
     python -m bench.receipts_api --rounds 3 --seconds 8 \\
         --variants now:httptools:uvloop,now:h11:asyncio
+    python -m bench.receipts_api --before /tmp/api-base --variants before:pool,now:pool
 """
 
 from __future__ import annotations
@@ -215,8 +217,10 @@ def _serve(tree: Path, http: str, loop: str, url: str) -> tuple[subprocess.Popen
         "mqtt_url": None,
     }
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    # "pool": the tree's own API process (oblako/api_pool.py: its server options and setup)
+    child = ["-m", "oblako.api_pool"] if http == "pool" else ["-c", _CHILD]
     proc = subprocess.Popen(
-        [sys.executable, "-c", _CHILD],
+        [sys.executable, *child],
         cwd=tree,
         env=env,
         stdin=subprocess.PIPE,
@@ -243,7 +247,7 @@ def _round(
     connections: int,
     profile: Path | None = None,
 ) -> Round:
-    _name, http, loop = variant.split(":")
+    _name, http, loop = (*variant.split(":"), "pool")[:3]
     proc, port, sock = _serve(tree, http, loop, url)
     spy: subprocess.Popen[bytes] | None = None
     try:
@@ -303,8 +307,14 @@ def main(argv: list[str] | None = None) -> None:
     trees = {"now": ROOT, "before": args.before}
     for v in variants:
         parts = v.split(":")
-        if len(parts) != 3 or parts[0] not in trees or trees[parts[0]] is None:
-            ap.error(f"variant {v!r}: TREE:HTTP:LOOP, TREE now or before (with --before)")
+        if (
+            not (len(parts) == 3 or parts[1:] == ["pool"])
+            or parts[0] not in trees
+            or trees[parts[0]] is None
+        ):
+            ap.error(
+                f"variant {v!r}: TREE:HTTP:LOOP or TREE:pool, TREE now or before (with --before)"
+            )
     name = f"oblako_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import logging
 import os
@@ -14,7 +15,7 @@ from fleet.core.db import make_engine
 from fleet.core.migrate import upgrade
 from fleet.main import create_app
 
-__all__ = ["ServerOptions", "serve", "server_options"]
+__all__ = ["ServerOptions", "freeze_heap", "serve", "server_options"]
 
 
 class ServerOptions(TypedDict):
@@ -33,6 +34,15 @@ def server_options() -> ServerOptions:
         "http": "httptools" if have("httptools") else "h11",
         "loop": "uvloop" if have("uvloop") else "asyncio",
     }
+
+
+def freeze_heap() -> None:
+    """Move everything alive now (the modules, the app and its routes: ~360k objects) out of
+    the collector's reach, as a server process's last step before serving. Otherwise every
+    full collection walks them all again (~90 µs of CPU a created receipt in the API's
+    process, issue 8); what requests make is collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def serve(
@@ -76,4 +86,5 @@ def serve(
         )
         return
     app = create_app(settings or Settings())
+    freeze_heap()
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, **server_options())

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from fleet.core.config import Settings
 from fleet.main import create_app
-from fleet.serve import server_options
+from fleet.serve import freeze_heap, server_options
 
 __all__ = ["main", "settings_spec"]
 
@@ -57,6 +57,7 @@ def main() -> None:
         server.should_exit = True
 
     threading.Thread(target=watch, name="api-pool-watch", daemon=True).start()
+    freeze_heap()
     server.run(sockets=[sock])
 
 
