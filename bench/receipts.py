@@ -10,8 +10,12 @@ sent again: its receipts stay "fiscalised"). The registers and their
 drives run in `--register-processes` child processes (as on real boards, each its own CPU: by
 default 2), the API in `--api-processes` children sharing its port (oblako/api_pool.py; by
 default 2, as `oblako fleet serve --workers N` in production; 0: a thread of this process),
-the rest in this process, so each thread's CPU clock (`time.pthread_getcpuclockid`) tells
-what each fleet hop costs; the broker's, the API's and the register processes' come from /proc.
+on PostgreSQL the ingest and the receipts worker each in a child process too (`--fleet-processes`,
+as `oblako fleet ingest run` and `oblako fleet receipts run` beside `fleet serve`: in one
+process with the rest, each of the worker's statements waited 5–7 ms for the interpreter lock
+under load and its passes took ~170 ms), the rest in this process, so each thread's CPU clock
+(`time.pthread_getcpuclockid`) tells what each fleet hop costs; the child processes' come from
+/proc.
 
 Phases, each measured from the database's own timestamps (`receipt.created_at`,
 `fiscalised_at`, `confirmed_at`):
@@ -52,6 +56,9 @@ TARGET_P99_S: Final = 1.0
 POOLS: Final = "кассы и симуляторы ФН (свои процессы)"
 #: the API's child processes (`--api-processes`): uvicorn, FastAPI, create_receipt
 API_POOL: Final = "API (свои процессы)"
+#: the receipts worker's and the ingest's own processes (`--fleet-processes`), MQTT clients in
+WORKER_PROC: Final = "маршрутизация, команды, статусы (свой процесс)"
+INGEST_PROC: Final = "приём (ingest, свой процесс)"
 
 #: thread name prefix → hop (the names the services give their threads)
 HOPS: Final = (
@@ -81,6 +88,12 @@ class Service(Protocol):
     broker_pid: int | None  # an external broker process (Mosquitto), for its CPU
     register_pids: list[int]  # the registers' own processes (drives and runtimes), if any
     api_pids: list[int]  # the API's own processes (oblako/api_pool.py), if any
+    ingest_pids: list[int]  # the ingest's own process, if any
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The receipts worker's own process, if any (a new one after each resume)."""
+        ...
 
     def body(self, external_id: str) -> dict[str, Any]: ...
 
@@ -262,6 +275,8 @@ def measure(
     before, broker0 = _thread_cpu(), _proc_cpu(svc.broker_pid)
     pools0 = sum(_proc_cpu(pid) for pid in svc.register_pids)
     api0 = sum(_proc_cpu(pid) for pid in svc.api_pids)
+    fleet_pids = {WORKER_PROC: svc.worker_pids, INGEST_PROC: svc.ingest_pids}
+    fleet0 = {hop: sum(_proc_cpu(pid) for pid in pids) for hop, pids in fleet_pids.items()}
     t0 = time.time()
     _send(svc, senders, seconds, None)
     t1 = time.time()
@@ -284,6 +299,9 @@ def measure(
         cpu[POOLS] = pools1 - pools0
     if svc.api_pids:
         cpu[API_POOL] = api1 - api0
+    for hop, pids in fleet_pids.items():
+        if pids:
+            cpu[hop] = sum(_proc_cpu(pid) for pid in pids) - fleet0[hop]
     cpu.pop("прочее", None)
     fig.cpu_us = {k: v / max(int(done or 0), 1) * 1e6 for k, v in cpu.items()}
 

@@ -931,6 +931,13 @@ def bench_receipts(
             help="child processes serving the API on one port (0: a thread of the fleet's)"
         ),
     ] = 2,
+    fleet_processes: Annotated[
+        bool,
+        typer.Option(
+            help="the ingest and the receipts worker each in a child process (PostgreSQL only; "
+            "off: threads of the fleet's, whose statements then wait for its interpreter lock)"
+        ),
+    ] = True,
 ) -> None:
     """Receipts end to end (API → register → drive → ingest → OFD): rate, latency, CPU/hop."""
     import tempfile
@@ -962,6 +969,7 @@ def bench_receipts(
                 mqtt_url=mqtt_url or None,
                 database_name=name,
                 api_processes=api_processes if database_url else 0,  # SQLite: one writer
+                fleet_processes=fleet_processes and bool(database_url),
             ) as stack:
                 try:
                     account = prepare(

@@ -338,6 +338,7 @@ class BenchService:
         self.broker_pid = _broker_pid(stack)
         self.register_pids = list(stack.register_pids)
         self.api_pids = list(stack.api_pids)
+        self.ingest_pids = list(stack.ingest_pids)
         self._rng = random.Random(1)
 
     def body(self, external_id: str) -> dict[str, Any]:
@@ -348,6 +349,10 @@ class BenchService:
 
     def resume_worker(self) -> None:
         self.stack.start_receipts()
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return list(self.stack.worker_pids)  # a new process each resume
 
 
 def _broker_pid(stack: DemoStack) -> int | None:

@@ -184,8 +184,15 @@ class DemoStack:
         host: str = "127.0.0.1",
         database_name: str = DEMO_DB,
         api_processes: int = 0,
+        fleet_processes: bool = False,
     ) -> None:
         self.base = base
+        # the ingest and the receipts worker each in a child process (as `oblako fleet ingest
+        # run` and `oblako fleet receipts run` beside `fleet serve`): PostgreSQL only, SQLite
+        # takes one writer
+        self.fleet_processes = fleet_processes
+        self.ingest_pids: list[int] = []
+        self.worker_pids: list[int] = []
         self.database_name = database_name
         # >0: the app also in that many child processes sharing the served port
         # (oblako/api_pool.py); this process's app (jobs) then listens on a port of its own
@@ -203,6 +210,8 @@ class DemoStack:
         self._stops: list[Callable[[], None]] = []
         self._ingest_stop = threading.Event()
         self._receipts: tuple[threading.Event, threading.Thread] | None = None
+        self._receipts_proc: subprocess.Popen[str] | None = None
+        self.db_url = ""
         self.engine: Engine | None = None
         self.mqtt_url = ""
         self.url = ""
@@ -228,6 +237,7 @@ class DemoStack:
         self.base.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.base / "registers", ignore_errors=True)  # drives are made anew
         db_url = demo_database(self.base, self.database_url, self.database_name)
+        self.db_url = db_url
         self.engine = make_engine(db_url)
         self._stops.append(self.engine.dispose)
         upgrade(self.engine)
@@ -359,9 +369,54 @@ class DemoStack:
                 raise StartError("Процесс API парка не запустился")
             self.api_pids.append(proc.pid)
 
+    def _child(self, module: str, args: list[str], what: str) -> subprocess.Popen[str]:
+        """`python -m module args…` that prints a JSON line with "ready" once it serves."""
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, "--database-url", self.db_url, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        try:
+            ready = bool(json.loads(line).get("ready"))
+        except (ValueError, AttributeError):
+            ready = False
+        if not ready:
+            proc.kill()
+            raise StartError(f"{what} не запустился: {line.strip() or 'нет ответа'}")
+        return proc
+
+    @staticmethod
+    def _stop_child(proc: subprocess.Popen[str]) -> None:
+        proc.terminate()  # SIGTERM: it finishes its pass or batch and stops
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
     def start_ingest(self) -> None:
         """The fleet's ingest (one worker; the embedded broker has no shared subscriptions)."""
         assert self.engine is not None
+        if self.fleet_processes:
+            proc = self._child(
+                "fleet.link.ingest",
+                [
+                    "--mqtt-url",
+                    self.mqtt_url,
+                    "--root",
+                    self.root,
+                    "--no-shared",
+                    "--client-id",
+                    f"demo-ingest-{uuid.uuid4().hex[:6]}",
+                ],
+                "Приём данных от касс",
+            )
+            self.ingest_pids.append(proc.pid)
+            self._stops.append(lambda: self._stop_child(proc))
+            return
         ready = threading.Event()
         errors: list[BaseException] = []
 
@@ -392,8 +447,17 @@ class DemoStack:
         self._stops.append(stop)
 
     def start_receipts(self) -> None:
-        """The receipts worker (routing, commands, tracking, callbacks) in a thread."""
+        """The receipts worker (routing, commands, tracking, callbacks) in a thread (or its
+        own process, `fleet_processes`)."""
         self.stop_receipts()
+        if self.fleet_processes:
+            self._receipts_proc = self._child(
+                "fleet.receipts.runner",
+                ["--mqtt-url", self.mqtt_url, "--root", self.root],
+                "Обработчик чеков",
+            )
+            self.worker_pids = [self._receipts_proc.pid]
+            return
         stop = threading.Event()
         thread = threading.Thread(
             target=run_receipts,
@@ -460,6 +524,10 @@ class DemoStack:
 
     def stop_receipts(self) -> None:
         """Stop the receipts worker (the bench pauses it to time the API alone)."""
+        if self._receipts_proc is not None:
+            self._stop_child(self._receipts_proc)
+            self._receipts_proc = None
+            self.worker_pids = []
         if self._receipts is not None:
             stop, thread = self._receipts
             stop.set()

@@ -10,21 +10,26 @@ drop a QoS 1 message to an offline session; the register's journal answers a rep
 first result, so a repeat is harmless (DESIGN decision 4). A command with no ack when its TTL
 ends is marked expired: the register would refuse it by then too.
 
+A caller that queues commands and can publish them (routing, fleet/receipts/routing.py) sends
+them in its own pass: `CommandSender.first_sends` marks the rows as sent once before they are
+inserted, and `publish` sends them after the commit (never before: a command must not leave for
+a row that was rolled back). A crash between the two leaves rows the re-send timer sends.
+
 The sender never decides what a command did: that is the result's (fleet/receipts/tracker.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy import Table, and_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from fleet.core.clock import Clock
-from fleet.link import shadow
 from fleet.link.command_models import CommandStatus, SentCommand
 from fleet.link.ingest_models import LinkCommand
 from protocol.errors import LinkError
@@ -86,9 +91,27 @@ def command_row(
         "expires_at": now + ttl_s,
         "status": CommandStatus.PENDING.value,
         "attempts": 0,
+        "sent_at": None,
         "next_at": now,
         "created_at": now,
     }
+
+
+_COLUMNS: Final = (
+    "register_id", "serial", "request_id", "action", "body", "ttl_s", "issued_at", "expires_at",
+    "status", "attempts", "sent_at", "next_at", "created_at",
+)  # fmt: skip
+_INSERT_PG: Final = (
+    f"INSERT INTO sentcommand ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)}"
+    " FROM json_to_recordset(%s::json) AS r(register_id int, serial text, request_id text,"
+    " action text, body json, ttl_s int, issued_at int, expires_at float8, status text,"
+    " attempts int, sent_at float8, next_at float8, created_at float8)"
+    " ON CONFLICT (register_id, request_id) DO NOTHING"
+)
+_INSERT_SQLITE: Final = (
+    f"INSERT INTO sentcommand ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+    " ON CONFLICT (register_id, request_id) DO NOTHING"
+)
 
 
 def enqueue_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -96,10 +119,18 @@ def enqueue_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
     command already queued under the same (register, request id) stays as it is."""
     if not rows:
         return
-    stmt = shadow.upsert(conn, _SENT).on_conflict_do_nothing(
-        index_elements=["register_id", "request_id"]
+    if conn.dialect.name == "postgresql":
+        # one JSON parameter: no per-row, per-column parameter processing (the routing pass
+        # inserts hundreds of rows a pass under load)
+        conn.exec_driver_sql(_INSERT_PG, (json.dumps(rows, ensure_ascii=False),))
+        return
+    conn.exec_driver_sql(
+        _INSERT_SQLITE,
+        [
+            tuple(json.dumps(r[c], ensure_ascii=False) if c == "body" else r[c] for c in _COLUMNS)
+            for r in rows
+        ],
     )
-    conn.execute(stmt, rows)
 
 
 def enqueue_core(
@@ -193,6 +224,31 @@ class CommandSender:
     max_backoff_s: float = 60.0
     batch: int = 500
 
+    def first_sends(self, rows: Sequence[dict[str, Any]], now: float) -> list[tuple[str, bytes]]:
+        """Mark `command_row`s as sent once at `now` (before the caller inserts them) and
+        return their messages, for `publish` after the caller's commit. A row whose command the
+        codec refuses is left due: `step()` expires it as it does any such command."""
+        out: list[tuple[str, bytes]] = []
+        wait = backoff_s(1, self.timeout_s, self.max_backoff_s)
+        for r in rows:
+            payload = cmd_payload(
+                r["request_id"], r["action"], r["body"], r["ttl_s"], r["issued_at"]
+            )
+            try:
+                data = codec.encode(link.CMD, payload)
+            except LinkError:
+                continue
+            r["attempts"] = 1
+            r["sent_at"] = now
+            r["next_at"] = now + wait
+            out.append((link.topic(self.root, r["serial"], link.CMD), data))
+        return out
+
+    def publish_all(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Publish `first_sends`' messages (after the commit of their rows)."""
+        for topic, data in messages:
+            self.publish(topic, data)
+
     def step(self) -> SendStats:
         """Mark acked what has its ack, expire what outlived its TTL, send what is due."""
         stats = SendStats()
@@ -206,22 +262,10 @@ class CommandSender:
         if due is None:
             return stats
         with self.engine.begin() as conn:
-            acked: list[dict[str, Any]] = []
-            expired: list[dict[str, Any]] = []
-            sent: list[dict[str, Any]] = []
+            changes: list[tuple[int, str, int, float | None, float]] = []
             for row in self._due(conn, now):
-                self._one(row, now, stats, acked, expired, sent)
-            # one executemany per kind of change, not a statement a command
-            if acked:
-                conn.execute(
-                    _SET_STATUS, [{**a, "v_status": CommandStatus.ACKED.value} for a in acked]
-                )
-            if expired:
-                conn.execute(
-                    _SET_STATUS, [{**e, "v_status": CommandStatus.EXPIRED.value} for e in expired]
-                )
-            if sent:
-                conn.execute(_SET_SENT, sent)
+                self._one(row, now, stats, changes)
+            _set(conn, changes)  # one statement for every kind of change
         return stats
 
     def _due(self, conn: Connection, now: float) -> list[Any]:
@@ -236,6 +280,8 @@ class CommandSender:
                 _SENT.c.issued_at,
                 _SENT.c.expires_at,
                 _SENT.c.attempts,
+                _SENT.c.sent_at,
+                _SENT.c.next_at,
                 _LINK.c.ack_status,
                 _LINK.c.result_status,
             )
@@ -262,51 +308,57 @@ class CommandSender:
         r: Any,
         now: float,
         stats: SendStats,
-        acked: list[dict[str, Any]],
-        expired: list[dict[str, Any]],
-        sent: list[dict[str, Any]],
+        changes: list[tuple[int, str, int, float | None, float]],
     ) -> None:
+        """Append the row's new (id, status, attempts, sent_at, next_at)."""
         if r.ack_status is not None or r.result_status is not None:
-            acked.append({"cid": r.id})
+            changes.append((r.id, CommandStatus.ACKED.value, r.attempts, r.sent_at, r.next_at))
             stats.acked += 1
             return
         if now >= r.expires_at:
-            expired.append({"cid": r.id})
+            changes.append((r.id, CommandStatus.EXPIRED.value, r.attempts, r.sent_at, r.next_at))
             stats.expired += 1
             return
         payload = cmd_payload(r.request_id, r.action, r.body, r.ttl_s, r.issued_at)
         try:
             data = codec.encode(link.CMD, payload)
         except LinkError:  # a malformed command never becomes valid: it is not re-sent
-            expired.append({"cid": r.id})
+            changes.append((r.id, CommandStatus.EXPIRED.value, r.attempts, r.sent_at, r.next_at))
             stats.refused += 1
             return
         self.publish(link.topic(self.root, r.serial, link.CMD), data)
         attempts = r.attempts + 1
-        sent.append(
-            {
-                "cid": r.id,
-                "v_attempts": attempts,
-                "v_sent_at": now,
-                "v_next_at": now + backoff_s(attempts, self.timeout_s, self.max_backoff_s),
-            }
-        )
+        wait = backoff_s(attempts, self.timeout_s, self.max_backoff_s)
+        changes.append((r.id, CommandStatus.PENDING.value, attempts, now, now + wait))
         if attempts == 1:
             stats.sent += 1
         else:
             stats.resent += 1
 
 
-# built once (the sender's pass runs them with a list of rows each)
-_SET_STATUS = (
-    update(_SENT).where(_SENT.c.id == bindparam("cid")).values(status=bindparam("v_status"))
-)
-_SET_SENT = (
-    update(_SENT)
-    .where(_SENT.c.id == bindparam("cid"))
-    .values(
-        attempts=bindparam("v_attempts"),
-        sent_at=bindparam("v_sent_at"),
-        next_at=bindparam("v_next_at"),
+def _set(conn: Connection, changes: list[tuple[int, str, int, float | None, float]]) -> None:
+    """Each row's (id, status, attempts, sent_at, next_at): one UPDATE over arrays on
+    PostgreSQL, one executemany on SQLite."""
+    if not changes:
+        return
+    changes.sort()  # one lock order
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE sentcommand AS s SET status = u.status, attempts = u.attempts,"
+            " sent_at = u.sent_at, next_at = u.next_at FROM json_to_recordset(%s::json)"
+            " AS u(id int, status text, attempts int, sent_at float8, next_at float8)"
+            " WHERE s.id = u.id",
+            (
+                json.dumps(
+                    [
+                        {"id": i, "status": st, "attempts": n, "sent_at": sa, "next_at": na}
+                        for i, st, n, sa, na in changes
+                    ]
+                ),
+            ),
+        )
+        return
+    conn.exec_driver_sql(
+        "UPDATE sentcommand SET status = ?, attempts = ?, sent_at = ?, next_at = ? WHERE id = ?",
+        [(st, n, sa, na, i) for i, st, n, sa, na in changes],
     )
-)

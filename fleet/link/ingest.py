@@ -26,7 +26,8 @@ the worker's CPU; at most one prepared batch waits); on SQLite the batching thre
     none when the batch continues it and nothing is stored above it) and the gaps below the
     highest stored FD are listed (at most 32);
   - OFD answers update `fiscaldocument.ofd_status` (an answer before its document waits in
-    `pendingofdanswer`); acks and results upsert `linkcommand`; shadows take presence and
+    `pendingofdanswer`); acks and results upsert `linkcommand` in one statement that also
+    marks their `sentcommand` rows acked (no re-send); shadows take presence and
     only a newer reported state (fleet/link/shadow.py).
 After its commit every message of the batch is acknowledged and each drive touched gets `stored`
 {"v":1,"fn","through","missing"} at QoS 1 — also for a document it already had, so a register
@@ -664,56 +665,44 @@ class Store:
                 conn.execute(_PENDING.delete().where(pc.fn_number == fn, pc.fd_number == fd))
 
     def _commands(self, conn: Connection, b: _Batch) -> None:
-        if b.acks:
-            stmt = shadow.upsert(conn, _CMD)
-            ex = stmt.excluded
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["register_id", "request_id"],
-                set_={
-                    "ack_status": ex.ack_status,
-                    "ack_errors": ex.ack_errors,
-                    "acked_at": ex.acked_at,
-                },
-                # a repeat's "duplicate" never hides the first verdict
-                where=(_CMD.c.ack_status.is_(None)) | (ex.ack_status != "duplicate"),
+        """The batch's acks and results in one upsert of `linkcommand` (a command's ack and
+        result in one row when both came in the batch), their `sentcommand` rows marked
+        acked: one statement over one JSON parameter on PostgreSQL, the driver's executemany
+        on SQLite (two); no per-row SQLAlchemy processing."""
+        if not (b.acks or b.results):
+            return
+        rows: list[dict[str, Any]] = []
+        for key in sorted(b.acks.keys() | b.results.keys()):  # one lock order for every worker
+            a = b.acks.get(key)
+            r = b.results.get(key)
+            rows.append(
+                {
+                    "register_id": key[0],
+                    "request_id": key[1],
+                    "ack_status": None if a is None else a["status"],
+                    "ack_errors": None if a is None else a.get("errors"),
+                    "acked_at": None if a is None else float(a["at"]),
+                    "result_status": None if r is None else r["status"],
+                    "result": r,
+                    "result_at": None if r is None else float(r["at"]),
+                }
             )
-            conn.execute(
-                stmt,
-                [
-                    {
-                        "register_id": rid,
-                        "request_id": rq,
-                        "ack_status": p["status"],
-                        "ack_errors": p.get("errors"),
-                        "acked_at": float(p["at"]),
-                    }
-                    for (rid, rq), p in sorted(b.acks.items())
-                ],
-            )
-        if b.results:
-            stmt = shadow.upsert(conn, _CMD)
-            ex = stmt.excluded
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["register_id", "request_id"],
-                set_={
-                    "result_status": ex.result_status,
-                    "result": ex.result,
-                    "result_at": ex.result_at,
-                },
-            )
-            conn.execute(
-                stmt,
-                [
-                    {
-                        "register_id": rid,
-                        "request_id": rq,
-                        "result_status": p["status"],
-                        "result": p,
-                        "result_at": float(p["at"]),
-                    }
-                    for (rid, rq), p in sorted(b.results.items())
-                ],
-            )
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(_COMMANDS_PG, (json.dumps(rows, ensure_ascii=False),))
+            return
+        conn.exec_driver_sql(
+            _COMMANDS_SQLITE,
+            [
+                tuple(
+                    _json_or_null(row[c]) if c in ("ack_errors", "result") else row[c]
+                    for c in _LINK_COLUMNS
+                )
+                for row in rows
+            ],
+        )
+        conn.exec_driver_sql(
+            _ACKED_SQLITE, [(row["register_id"], row["request_id"]) for row in rows]
+        )
 
     def pending_drives(self) -> list[tuple[str, dict[str, Any]]]:
         """`stored` nudges for drives whose register last reported documents the fleet lacks.
@@ -738,6 +727,57 @@ class Store:
                 (serial, {"v": link.VERSION, "fn": fn, "through": through, "missing": missing})
             )
         return out
+
+
+_LINK_COLUMNS: Final = (
+    "register_id", "request_id", "ack_status", "ack_errors", "acked_at", "result_status",
+    "result", "result_at",
+)  # fmt: skip
+# an ack is taken unless it is a repeat's "duplicate" over a first verdict; a result always
+_TAKE_ACK: Final = (
+    "excluded.ack_status IS NOT NULL"
+    " AND (linkcommand.ack_status IS NULL OR excluded.ack_status <> 'duplicate')"
+)
+_TAKE_RESULT: Final = "excluded.result_status IS NOT NULL"
+_COMMANDS_SET: Final = ", ".join(
+    f"{c} = CASE WHEN {take} THEN excluded.{c} ELSE linkcommand.{c} END"
+    for c, take in (
+        ("ack_status", _TAKE_ACK),
+        ("ack_errors", _TAKE_ACK),
+        ("acked_at", _TAKE_ACK),
+        ("result_status", _TAKE_RESULT),
+        ("result", _TAKE_RESULT),
+        ("result_at", _TAKE_RESULT),
+    )
+)
+# The same statement marks the fleet's command acked (fleet/link/commands.py): any ack or
+# result means the register has it, which is what the sender would conclude at its next due
+# time, one read and one write later. (The sender never waits for the ingest: it skips
+# locked rows.)
+_COMMANDS_PG: Final = (
+    f"WITH x AS (INSERT INTO linkcommand ({', '.join(_LINK_COLUMNS)})"
+    f" SELECT {', '.join(_LINK_COLUMNS)}"
+    " FROM json_to_recordset(%s::json) AS x(register_id int, request_id text, ack_status text,"
+    " ack_errors json, acked_at float8, result_status text, result json, result_at float8)"
+    f" ON CONFLICT (register_id, request_id) DO UPDATE SET {_COMMANDS_SET}"
+    " RETURNING register_id, request_id)"
+    " UPDATE sentcommand AS s SET status = 'acked' FROM x"
+    " WHERE s.register_id = x.register_id AND s.request_id = x.request_id"
+    " AND s.status = 'pending'"
+)
+_COMMANDS_SQLITE: Final = (
+    f"INSERT INTO linkcommand ({', '.join(_LINK_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(_LINK_COLUMNS))})"
+    f" ON CONFLICT (register_id, request_id) DO UPDATE SET {_COMMANDS_SET}"
+)
+_ACKED_SQLITE: Final = (
+    "UPDATE sentcommand SET status = 'acked'"
+    " WHERE register_id = ? AND request_id = ? AND status = 'pending'"
+)
+
+
+def _json_or_null(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 _DOC_COLUMNS: Final = (

@@ -57,44 +57,47 @@ def add_usage(conn: Connection, deltas: Mapping[tuple[int, str], int]) -> None:
 
 
 def claim_usages(
-    conn: Connection, period: str, wants: Mapping[int, tuple[int, int]]
+    conn: Connection, period: str, wants: Mapping[int, tuple[int, int | None]]
 ) -> dict[int, int]:
-    """`claim_usage` for several registers at once: {register: (n, quota)} → {register:
-    granted}, in three statements whatever their number (the routing pass claims for every
-    register it gives parts to; one upsert each was a round trip a register). The counts'
-    rows are made (0 when new), locked in register order (`FOR UPDATE`; SQLite's writer is
-    single), and raised by what fits under each quota: the same grants as `claim_usage`,
-    atomic against concurrent claims the same way (a second router waits on the locks, then
-    reads the winner's counts)."""
+    """Raise several registers' counts at once: {register: (n, quota or None for unlimited)}
+    → {register: granted}. An unlimited register is granted its n; one with a quota what fits
+    under it, atomically against concurrent claims (`claim_usage`'s grants). The routing pass
+    claims for every register it gives parts to, in two statements whatever their number (one
+    when none has a quota): the quota'd registers' rows are made or locked and read in one
+    upsert (`ON CONFLICT DO UPDATE` locks the row and returns its latest count; a second
+    router waits on the locks, then reads the winner's counts; rows in register order: no
+    deadlock), then every count is raised in one upsert."""
     want = {rid: nq for rid, nq in sorted(wants.items()) if nq[0] > 0}
-    if not want:
-        return {rid: 0 for rid in wants}
+    limited = [rid for rid, (_n, quota) in want.items() if quota is not None]
+    used: dict[int, int] = {}
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    conn.execute(
-        insert(_USAGE).on_conflict_do_nothing(
-            index_elements=[_USAGE.c.register_id, _USAGE.c.period]
-        ),
-        [{"register_id": rid, "period": period, "routed": 0} for rid in want],
-    )
-    locked = (
-        select(_USAGE.c.register_id, _USAGE.c.routed)
-        .where(_USAGE.c.period == period, _USAGE.c.register_id.in_(list(want)))
-        .order_by(_USAGE.c.register_id)
-    )
-    if conn.dialect.name == "postgresql":
-        locked = locked.with_for_update()
-    used = dict(conn.execute(locked).all())
-    granted = {
-        rid: max(0, min(n, quota - int(used.get(rid) or 0))) for rid, (n, quota) in want.items()
-    }
-    raise_by = [{"rid": rid, "g": g} for rid, g in granted.items() if g]
-    if raise_by:
-        conn.execute(
-            _USAGE.update()
-            .where(_USAGE.c.register_id == bindparam("rid"), _USAGE.c.period == period)
-            .values(routed=_USAGE.c.routed + bindparam("g", type_=Integer)),
-            raise_by,
+    if limited:
+        lock = (
+            insert(_USAGE)
+            .on_conflict_do_update(
+                index_elements=[_USAGE.c.register_id, _USAGE.c.period],
+                set_={"routed": _USAGE.c.routed},  # no change: the row locked, its count read
+            )
+            .returning(_USAGE.c.register_id, _USAGE.c.routed)
         )
+        used = {
+            rid: int(routed)
+            for rid, routed in conn.execute(
+                lock, [{"register_id": rid, "period": period, "routed": 0} for rid in limited]
+            ).all()
+        }
+    granted = {
+        rid: n if quota is None else max(0, min(n, quota - used.get(rid, 0)))
+        for rid, (n, quota) in want.items()
+    }
+    add = insert(_USAGE)
+    add = add.on_conflict_do_update(
+        index_elements=[_USAGE.c.register_id, _USAGE.c.period],
+        set_={"routed": _USAGE.c.routed + add.excluded.routed},
+    )
+    rows = [{"register_id": rid, "period": period, "routed": g} for rid, g in granted.items() if g]
+    if rows:
+        conn.execute(add, rows)
     return {rid: granted.get(rid, 0) for rid in wants}
 
 

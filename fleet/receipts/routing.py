@@ -40,16 +40,16 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table, and_, bindparam, func, select, text, update
+from sqlalchemy import Table, and_, func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from fleet.accounts.models import Company
 from fleet.billing.models import RegisterPeriod, Tariff
 from fleet.core.clock import Clock
-from fleet.link.commands import DEFAULT_TTL_S, command_row, enqueue_rows
+from fleet.link.commands import DEFAULT_TTL_S, CommandSender, command_row, enqueue_rows
 from fleet.link.ingest_models import DeviceShadow
 from fleet.receipts.models import ReceiptPart, ReceiptStatus, RoutingProfile, RoutingUsage
-from fleet.receipts.quota import add_usage, claim_usages, period_of
+from fleet.receipts.quota import claim_usages, period_of
 from fleet.receipts.status import refresh
 from fleet.registers.models import Register, RegisterState
 from fleet.stores.models import Store
@@ -101,6 +101,7 @@ class RouteStats:
     """What one routing pass did."""
 
     routed: int = 0
+    sent: int = 0  # commands published by this pass (with a sender)
     waiting: int = 0  # matched, but no register could take them now
     unroutable: int = 0  # no register matches: failed
     by_register: dict[int, int] = field(default_factory=dict)
@@ -171,6 +172,13 @@ def candidates(conn: Connection, company_ids: set[int], now: float) -> dict[int,
         .exists()
     )
     month = _PERIOD.alias("month")
+    # each register's load (parts queued on it) in the same read
+    loads = (
+        select(_PART.c.register_id, func.count().label("load"))
+        .where(_PART.c.status == ReceiptStatus.QUEUED.value)
+        .group_by(_PART.c.register_id)
+        .subquery("loads")
+    )
     rows = conn.execute(
         select(
             _REG.c.id,
@@ -183,6 +191,7 @@ def candidates(conn: Connection, company_ids: set[int], now: float) -> dict[int,
             _STORE.c.timezone,
             _TARIFF.c.receipts_quota,
             _USAGE.c.routed,
+            loads.c.load,
         )
         .select_from(
             _REG.join(_PROFILE, _PROFILE.c.register_id == _REG.c.id)
@@ -200,6 +209,7 @@ def candidates(conn: Connection, company_ids: set[int], now: float) -> dict[int,
                 _TARIFF, _TARIFF.c.code == func.coalesce(month.c.tariff_code, _REG.c.tariff_code)
             )
             .outerjoin(_USAGE, and_(_USAGE.c.register_id == _REG.c.id, _USAGE.c.period == period))
+            .outerjoin(loads, loads.c.register_id == _REG.c.id)
         )
         .where(
             _REG.c.company_id.in_(sorted(company_ids)),
@@ -210,13 +220,6 @@ def candidates(conn: Connection, company_ids: set[int], now: float) -> dict[int,
         )
         .order_by(_REG.c.id)
     ).all()
-    loads: dict[int, int] = dict(
-        conn.execute(
-            select(_PART.c.register_id, func.count())
-            .where(_PART.c.status == ReceiptStatus.QUEUED.value)
-            .group_by(_PART.c.register_id)
-        ).all()
-    )
     out: dict[int, list[Candidate]] = defaultdict(list)
     for r in rows:
         why = _health(r) if r.online is not None else "касса ещё не выходила на связь"
@@ -228,7 +231,7 @@ def candidates(conn: Connection, company_ids: set[int], now: float) -> dict[int,
                 profile=dict(r.profile),
                 ready=not why,
                 why_not=why,
-                load=int(loads.get(r.id, 0)),
+                load=int(r.load or 0),
                 store_id=r.store_id,
                 timezone=r.timezone or MOSCOW,
                 quota=r.receipts_quota,
@@ -276,18 +279,27 @@ def route(
     limit: int = 500,
     max_inflight: int = MAX_INFLIGHT,
     ttl_s: int = DEFAULT_TTL_S,
+    sender: CommandSender | None = None,
 ) -> RouteStats:
-    """One routing pass over up to `limit` accepted parts (oldest first), in one transaction."""
+    """One routing pass over up to `limit` accepted parts (oldest first), in one transaction.
+    With a `sender`, the commands are sent in this pass: their rows go in marked as sent once
+    (`CommandSender.first_sends`) and the messages leave after the commit; without one, the
+    rows are queued due and the sender's next step sends them."""
     stats = RouteStats()
     now = clock.wall()
-    with engine.connect() as probe:  # most passes find nothing: no write lock for those
-        if (
-            probe.execute(
-                select(_PART.c.id).where(_PART.c.status == ReceiptStatus.ACCEPTED.value).limit(1)
-            ).first()
-            is None
-        ):
-            return stats
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as probe:  # most passes find nothing: no write lock for those
+            if (
+                probe.execute(
+                    select(_PART.c.id)
+                    .where(_PART.c.status == ReceiptStatus.ACCEPTED.value)
+                    .limit(1)
+                ).first()
+                is None
+            ):
+                return stats
+    # (on PostgreSQL the locking read below costs an empty pass what a probe would)
+    messages: list[tuple[str, bytes]] = []
     with engine.begin() as conn:
         _lock(conn)
         stmt = (
@@ -306,7 +318,6 @@ def route(
         touched: set[int] = set()
         assigned: list[dict[str, Any]] = []
         commands: list[dict[str, Any]] = []
-        usage: dict[tuple[int, str], int] = defaultdict(int)
         picked: dict[int, list[Any]] = defaultdict(list)  # register id → its parts, in order
         period = period_of(now)
         for p in parts:
@@ -369,19 +380,15 @@ def route(
         # the snapshot's `used` may be stale under several routers: claim the places
         # atomically, all registers at once (row locks in one order: no deadlock); the parts
         # beyond what was granted stay accepted for the next pass
-        quotas = {
-            rid: (len(ps), q) for rid, ps in picked.items() if (q := by_id[rid].quota) is not None
-        }
-        grants = claim_usages(conn, period, quotas)
+        grants = claim_usages(
+            conn, period, {rid: (len(ps), by_id[rid].quota) for rid, ps in picked.items()}
+        )
         for rid, ps in sorted(picked.items()):
             best = by_id[rid]
-            if rid in grants:
-                stats.waiting += len(ps) - grants[rid]
-                ps = ps[: grants[rid]]
-            else:
-                usage[(rid, period)] += len(ps)
+            stats.waiting += len(ps) - grants[rid]
+            ps = ps[: grants[rid]]
             for p in ps:
-                assigned.append({"pid": p.id, "rid": rid})
+                assigned.append({"id": p.id, "register_id": rid})
                 commands.append(
                     command_row(
                         now,
@@ -399,21 +406,32 @@ def route(
         if assigned:
             # one statement each (the rows are ours: locked on PostgreSQL, under the single
             # writer on SQLite; the status guard stays)
-            conn.execute(
-                update(_PART)
-                .where(
-                    _PART.c.id == bindparam("pid"),
-                    _PART.c.status == ReceiptStatus.ACCEPTED.value,
-                )
-                .values(
-                    status=ReceiptStatus.QUEUED.value,
-                    register_id=bindparam("rid"),
-                    routed_at=now,
-                    updated_at=now,
-                ),
-                assigned,
-            )
+            _queue(conn, assigned, now)
+            if sender is not None:
+                messages = sender.first_sends(commands, now)
             enqueue_rows(conn, commands)
-            add_usage(conn, usage)
         refresh(conn, touched, now)
+    if sender is not None and messages:
+        sender.publish_all(messages)  # after the commit: never a command for a rolled-back row
+        stats.sent = len(messages)
     return stats
+
+
+def _queue(conn: Connection, assigned: list[dict[str, Any]], now: float) -> None:
+    """Parts (id, register_id) queued on their registers: one UPDATE over one JSON parameter
+    on PostgreSQL, the driver's executemany on SQLite (no per-row SQLAlchemy processing)."""
+    queued, accepted = ReceiptStatus.QUEUED.value, ReceiptStatus.ACCEPTED.value
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE receiptpart AS p SET status = %s, register_id = u.register_id,"
+            " routed_at = %s, updated_at = %s"
+            " FROM json_to_recordset(%s::json) AS u(id int, register_id int)"
+            " WHERE p.id = u.id AND p.status = %s",
+            (queued, now, now, json.dumps(assigned), accepted),
+        )
+        return
+    conn.exec_driver_sql(
+        "UPDATE receiptpart SET status = ?, register_id = ?, routed_at = ?, updated_at = ?"
+        " WHERE id = ? AND status = ?",
+        [(queued, a["register_id"], now, now, a["id"], accepted) for a in assigned],
+    )

@@ -4,7 +4,11 @@
 every `poll_s` (50 ms by default, so a receipt waits at most that long between the ingest's
 commit of its result and its status). `oblako fleet serve` runs it in a thread of the app
 when the broker is configured (`FLEET_MQTT_URL`; `start_receipts_thread` from the app's
-lifespan); `oblako fleet receipts run --mqtt URL` serves it alone with a paho publisher. Any
+lifespan); `oblako fleet receipts run --mqtt URL` (or `python -m fleet.receipts.runner`, which
+loads no CLI) serves it alone with a paho publisher: a process of its own, as the bench runs
+it, so its passes never wait for the interpreter lock behind the app's other threads (in one
+process with the ingest and the jobs each of a pass's ~25 statements took 5–7 ms under load;
+docs/benchmarks.md, issue 8, stop 22). Any
 number of workers may run against one PostgreSQL database (routing and sending lock rows with
 SKIP LOCKED; on SQLite, writers are serialised). The same pass publishes the registers'
 desired documents (fleet/link/desired.py), retained, at most once a second.
@@ -12,8 +16,13 @@ desired documents (fleet/link/desired.py), retained, at most once a second.
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
+import signal
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +31,7 @@ import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from fleet.core.clock import Clock, SystemClock
 from fleet.core.db import make_engine
@@ -40,6 +49,7 @@ __all__ = [
     "PahoPublisher",
     "ReceiptWorker",
     "WorkerStats",
+    "main",
     "run_receipts",
     "start_receipts_thread",
 ]
@@ -132,8 +142,9 @@ class ReceiptWorker:
     def step(self) -> None:
         """Route, send, track, and (now and then) deliver callbacks."""
         s = self.stats
-        r = route(self.engine, self.clock)
+        r = route(self.engine, self.clock, sender=self.sender)  # sent in the same pass
         s.routed += r.routed
+        s.sent += r.sent
         c = self.sender.step()
         s.sent += c.sent
         s.resent += c.resent
@@ -241,3 +252,40 @@ def start_receipts_thread(
     thread = threading.Thread(target=work, name="receipts", daemon=True)
     thread.start()
     return thread
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m fleet.receipts.runner`: one worker until SIGTERM; prints `{"ready": true}`
+    once its engine is made, and its totals as JSON at the end."""
+    ap = argparse.ArgumentParser(prog="python -m fleet.receipts.runner")
+    ap.add_argument("--database-url", required=True)
+    ap.add_argument("--mqtt-url", required=True)
+    ap.add_argument("--root", default=link.ROOT)
+    ap.add_argument("--poll-ms", type=int, default=50, help="pause between passes on SQLite")
+    args = ap.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        broker_url(args.mqtt_url)
+        engine = make_engine(args.database_url)
+    except (ValueError, ArgumentError) as e:
+        print(f"receipts worker: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({"ready": True}), flush=True)
+    try:
+        stats = run_receipts(
+            engine, args.mqtt_url, args.root, stop=stop, poll_s=args.poll_ms / 1000
+        )
+    finally:
+        engine.dispose()
+    out = {
+        "cpu_s": time.process_time(),
+        **{k: v for k, v in stats.__dict__.items() if k != "errors"},
+    }
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

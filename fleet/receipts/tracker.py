@@ -21,16 +21,17 @@ when the sender has stopped sending it and the register's last word has stood fo
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy import Table, and_, select
 from sqlalchemy.engine import Connection, Engine
 
 from fleet.core.clock import Clock
-from fleet.documents.models import FiscalDocument, OfdStatus
+from fleet.documents.models import FiscalDocument
 from fleet.link.command_models import CommandStatus, SentCommand
 from fleet.link.ingest_models import LinkCommand
 from fleet.receipts.models import ReceiptPart, ReceiptStatus
@@ -87,7 +88,6 @@ def track(
                 _PART.c.register_id,
                 _PART.c.tried,
                 _PART.c.request_id,
-                _PART.c.request,
                 _PART.c.routed_at,
                 _LINK.c.ack_status,
                 _LINK.c.ack_errors,
@@ -120,69 +120,101 @@ def track(
             .order_by(_PART.c.id)
             .limit(limit)
         ).all()
-        # one executemany per kind of change (the columns it sets), not a statement a part
-        batches: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        changes: list[dict[str, Any]] = []
         unmade: dict[tuple[int, str], int] = defaultdict(int)
         for r in rows:
             values = _decide(r, now, quiet_s, max_routes, stats)
             if values is None:
                 continue
             values["updated_at"] = now
-            batches[tuple(sorted(values))].append(
-                {"pid": r.id, **{f"v_{k}": v for k, v in values.items()}}
-            )
+            values["id"] = r.id
+            changes.append(values)
             touched.add(r.receipt_id)
             if values["status"] != ReceiptStatus.FISCALISED.value:
                 # nothing was made there: the part no longer counts against its quota
                 unmade[(r.register_id, period_of(r.routed_at or now))] -= 1
-        for columns, params in batches.items():
-            conn.execute(
-                update(_PART)
-                .where(
-                    _PART.c.id == bindparam("pid"),
-                    _PART.c.status == ReceiptStatus.QUEUED.value,
-                )
-                .values({c: bindparam(f"v_{c}", type_=_PART.c[c].type) for c in columns}),
-                params,
-            )
+        _apply(conn, changes)
         add_usage(conn, unmade)
-        confirmed = conn.execute(
-            select(_PART.c.id, _PART.c.receipt_id, _DOCS.c.ofd_status)
-            .select_from(
-                _PART.join(
-                    _DOCS,
-                    and_(
-                        _DOCS.c.fn_number == _PART.c.fn_number,
-                        _DOCS.c.fd_number == _PART.c.fd_number,
-                    ),
-                )
-            )
-            .where(
-                _PART.c.status == ReceiptStatus.FISCALISED.value,
-                _DOCS.c.ofd_status != OfdStatus.PENDING.value,
-                (_PART.c.ofd_status.is_(None)) | (_PART.c.ofd_status != _DOCS.c.ofd_status),
-            )
-            .limit(limit)
-        ).all()
-        ofd_rows: list[dict[str, Any]] = []
-        for c in confirmed:
-            status = ReceiptStatus.FISCALISED.value
-            if c.ofd_status == OfdStatus.ACCEPTED.value:
-                status = ReceiptStatus.CONFIRMED.value
+        # the OFD's verdicts on fiscalised parts, read and written in one statement
+        for receipt_id, status in conn.exec_driver_sql(
+            _OFD_PG if conn.dialect.name == "postgresql" else _OFD_SQLITE,
+            (now, limit),
+        ).all():
+            if status == ReceiptStatus.CONFIRMED.value:
                 stats.confirmed += 1
-            ofd_rows.append({"pid": c.id, "v_ofd": c.ofd_status, "v_status": status})
-            touched.add(c.receipt_id)
-        if ofd_rows:  # one executemany (the rows read above were fiscalised)
-            conn.execute(
-                update(_PART)
-                .where(_PART.c.id == bindparam("pid"))
-                .values(
-                    ofd_status=bindparam("v_ofd"), status=bindparam("v_status"), updated_at=now
-                ),
-                ofd_rows,
-            )
+            touched.add(receipt_id)
         refresh(conn, touched, now)
     return stats
+
+
+#: the fiscalised parts whose document's OFD status changed (up to a limit): their
+#: `ofd_status`, and confirmed when the OFD accepted the document
+_OFD = (
+    "UPDATE receiptpart SET ofd_status = d.ofd_status, updated_at = {p},"
+    " status = CASE WHEN d.ofd_status = 'accepted' THEN 'confirmed' ELSE 'fiscalised' END"
+    " FROM fiscaldocument AS d"
+    " WHERE receiptpart.id IN (SELECT q.id FROM receiptpart AS q JOIN fiscaldocument AS e"
+    " ON e.fn_number = q.fn_number AND e.fd_number = q.fd_number"
+    " WHERE q.status = 'fiscalised' AND e.ofd_status <> 'pending'"
+    " AND (q.ofd_status IS NULL OR q.ofd_status <> e.ofd_status) LIMIT {p})"
+    " AND receiptpart.status = 'fiscalised'"
+    " AND d.fn_number = receiptpart.fn_number AND d.fd_number = receiptpart.fd_number"
+    " AND (receiptpart.ofd_status IS NULL OR receiptpart.ofd_status <> d.ofd_status)"
+    " RETURNING receiptpart.receipt_id, receiptpart.status"
+)
+_OFD_PG = _OFD.format(p="%s")
+_OFD_SQLITE = _OFD.format(p="?")
+
+#: every column a decision may set (`_decide`), with its PostgreSQL type; JSON ones marked.
+#: A new `request_id` also goes into the request's own `id` (in SQL: the request JSON is
+#: neither read nor sent back).
+_COLUMNS: Final = (
+    ("status", "text"), ("fn_number", "text"), ("fd_number", "int8"), ("fiscal_sign", "text"),
+    ("shift_number", "int8"), ("receipt_number", "int8"), ("document_time", "text"),
+    ("qr", "text"), ("failure", "text"), ("retryable", "bool"), ("register_id", "int"),
+    ("routed_at", "float8"), ("tried", "json"), ("request_id", "text"), ("updated_at", "float8"),
+)  # fmt: skip
+_JSON: Final = frozenset(c for c, t in _COLUMNS if t == "json")
+#: one UPDATE for every decision of a pass: a column is set where the row names it in `s`
+_APPLY_PG: Final = (
+    "UPDATE receiptpart AS p SET "
+    + ", ".join(
+        f"{c} = CASE WHEN u.s::jsonb ? '{c}' THEN u.{c} ELSE p.{c} END" for c, _t in _COLUMNS
+    )
+    + ", request = CASE WHEN u.s::jsonb ? 'request_id'"
+    " THEN jsonb_set(p.request::jsonb, '{id}', to_jsonb(u.request_id))::json ELSE p.request END"
+    " FROM json_to_recordset(%s::json) AS u(id int, s json, "
+    + ", ".join(f"{c} {t}" for c, t in _COLUMNS)
+    + f") WHERE p.id = u.id AND p.status = '{ReceiptStatus.QUEUED.value}'"
+)
+
+
+def _apply(conn: Connection, changes: list[dict[str, Any]]) -> None:
+    """The parts' new columns (each dict: its id and the columns it sets), guarded by their
+    status still being queued: one statement over one JSON parameter on PostgreSQL; on SQLite
+    the driver's executemany per set of columns (no per-row SQLAlchemy processing)."""
+    if not changes:
+        return
+    if conn.dialect.name == "postgresql":
+        rows = [{**v, "s": [c for c in v if c != "id"]} for v in changes]
+        conn.exec_driver_sql(_APPLY_PG, (json.dumps(rows, ensure_ascii=False),))
+        return
+    batches: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    for v in changes:
+        columns = tuple(sorted(c for c in v if c != "id"))
+        values = [json.dumps(v[c], ensure_ascii=False) if c in _JSON else v[c] for c in columns]
+        if "request_id" in v:
+            values.append(v["request_id"])
+        batches[columns].append((*values, v["id"]))
+    for columns, params in batches.items():
+        sets = [f"{c} = ?" for c in columns]
+        if "request_id" in columns:
+            sets.append("request = json_set(request, '$.id', ?)")
+        conn.exec_driver_sql(
+            f"UPDATE receiptpart SET {', '.join(sets)}"
+            f" WHERE id = ? AND status = '{ReceiptStatus.QUEUED.value}'",
+            params,
+        )
 
 
 def _reroute(r: Any, why: str, max_routes: int, stats: TrackStats) -> dict[str, Any]:
@@ -205,8 +237,7 @@ def _reroute(r: Any, why: str, max_routes: int, stats: TrackStats) -> dict[str, 
         "register_id": None,
         "routed_at": None,
         "tried": tried,
-        "request_id": rid,
-        "request": {**r.request, "id": rid},
+        "request_id": rid,  # and the request's own id (`_apply`)
         "failure": why,
     }
 
@@ -236,7 +267,6 @@ def not_executed(
             _PART.c.register_id,
             _PART.c.tried,
             _PART.c.request_id,
-            _PART.c.request,
             _PART.c.routed_at,
         ).where(
             _PART.c.id.in_(ids),
@@ -245,15 +275,14 @@ def not_executed(
         )
     ).all()
     unmade: dict[tuple[int, str], int] = defaultdict(int)
+    changes: list[dict[str, Any]] = []
     for r in rows:
         values = _reroute(r, why, max_routes, stats)
         values["updated_at"] = now
-        conn.execute(
-            update(_PART)
-            .where(_PART.c.id == r.id, _PART.c.status == ReceiptStatus.QUEUED.value)
-            .values(**values)
-        )
+        values["id"] = r.id
+        changes.append(values)
         unmade[(register_id, period_of(r.routed_at or now))] -= 1
+    _apply(conn, changes)
     add_usage(conn, unmade)
     refresh(conn, {r.receipt_id for r in rows}, now)
     return stats

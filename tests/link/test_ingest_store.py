@@ -342,3 +342,38 @@ def test_array_literals_read_back_as_the_lists_they_were(engine: Engine) -> None
             assert got == values
         ints = [0, 1, 2**40, -5]
         assert conn.exec_driver_sql("SELECT %s::int8[]", (_pg_array(ints),)).scalar() == ints
+
+
+def test_acks_and_results_land_in_one_row_a_command_whatever_the_batches(engine: Engine) -> None:
+    # one upsert for a batch's acks and results (Store._commands): an ack alone, a result
+    # alone, both in one batch; a later repeat's "duplicate" never hides the first verdict,
+    # a later non-duplicate ack does replace it, and an ack never erases a stored result
+    store = setup(engine)
+    ack, result = EXAMPLES["ack"], EXAMPLES["result"]
+    errors = [{"path": "request.items", "code": "required", "message": "нужны позиции"}]
+    store.apply(
+        [
+            msg("ack", {**ack, "id": "only-ack"}),
+            msg("result", {**result, "id": "only-result"}),
+            msg("ack", {**ack, "id": "both"}),
+            msg("result", {**result, "id": "both", "fd": 119}),
+        ]
+    )
+    store.apply(
+        [
+            msg("ack", {**ack, "id": "only-ack", "status": "duplicate", "at": ack["at"] + 5}),
+            msg("result", {**result, "id": "only-ack", "fd": 120}),
+            msg("ack", {**ack, "id": "only-result", "status": "rejected", "errors": errors}),
+            msg("ack", {**ack, "id": "both", "status": "duplicate"}),
+        ]
+    )
+    with Session(engine) as s:
+        rows = {c.request_id: c for c in s.execute(select(LinkCommand)).scalars().all()}
+    assert set(rows) == {"only-ack", "only-result", "both"}
+    a, r, b = rows["only-ack"], rows["only-result"], rows["both"]
+    assert (a.ack_status, a.acked_at, a.ack_errors) == ("accepted", float(ack["at"]), None)
+    assert a.result_status == "made" and a.result is not None and a.result["fd"] == 120
+    assert (r.ack_status, r.ack_errors) == ("rejected", errors)
+    assert r.result == {**result, "id": "only-result"} and r.result_at == float(result["at"])
+    assert (b.ack_status, b.result_status) == ("accepted", "made")
+    assert b.result is not None and b.result["fd"] == 119

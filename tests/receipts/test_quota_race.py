@@ -127,3 +127,23 @@ def test_two_routers_that_read_the_same_count_never_overshoot_the_quota(
     stats = routing.route(engine, clock)
     assert (stats.routed, stats.unroutable) == (0, 8 - left)
     assert list(_usage(engine).values()) == [5]
+
+
+def test_unlimited_registers_are_granted_all_beside_limited_ones(
+    engine: Engine, clock: SettableClock
+) -> None:
+    # one claim for every register a routing pass picked: no quota (None) takes all
+    with Session(engine, expire_on_commit=False) as s:
+        a = company(s, clock, 1)
+        ids = [add_register(s, clock, a, f"UNLIM0{i}").id for i in range(2)]
+    free, mini = (int(i) for i in ids if i is not None)
+    with engine.begin() as conn:
+        assert claim_usages(conn, "2024-01", {free: (7, None), mini: (4, 3)}) == {
+            free: 7,
+            mini: 3,
+        }
+        assert claim_usages(conn, "2024-01", {free: (5, None), mini: (1, 3)}) == {
+            free: 5,
+            mini: 0,
+        }
+    assert _usage(engine) == {(free, "2024-01"): 12, (mini, "2024-01"): 3}

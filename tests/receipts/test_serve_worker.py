@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -127,3 +130,67 @@ def test_a_stopped_app_starts_no_worker_again() -> None:
     stop.set()
     calls: list[int] = []
     assert supervise(lambda: calls.append(1), stop) == 0 and calls == []
+
+
+def _worker(engine: Engine, mqtt_url: str, root: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fleet.receipts.runner",
+            "--database-url",
+            engine.url.render_as_string(hide_password=False),
+            "--mqtt-url",
+            mqtt_url,
+            "--root",
+            root,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_the_worker_in_a_process_of_its_own_routes_sends_and_stops_on_sigterm(
+    engine: Engine, mqtt_url: str
+) -> None:
+    """`python -m fleet.receipts.runner` (what `oblako bench receipts` runs beside the app):
+    ready once started, the command on the register's topic, its totals on SIGTERM."""
+    clock = SystemClock()
+    root = f"t-proc-{uuid.uuid4().hex[:8]}"
+    with Session(engine, expire_on_commit=False) as s:
+        a = company(s, clock, 1)  # type: ignore[arg-type]
+        add_register(s, clock, a, "PROC0001")
+    listener, got, _ = _listen(mqtt_url, link.topic(root, "PROC0001", link.CMD))
+    proc = _worker(engine, mqtt_url, root)
+    try:
+        assert proc.stdout is not None
+        assert json.loads(proc.stdout.readline()) == {"ready": True}
+        with Session(engine, expire_on_commit=False) as s:
+            receipt, _ = create_receipt(s, a, sale("proc-1", 4200, vat="vat22"), clock=clock)
+        end = time.monotonic() + 20
+        while not got and time.monotonic() < end:
+            time.sleep(0.05)
+        assert got, "the worker's process sent no command"
+        cmd = json.loads(got[0])
+        assert cmd["action"] == "receipt" and cmd["request"]["total"] == 4200
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        totals = json.loads(out.strip().splitlines()[-1])
+        assert totals["routed"] == 1 and totals["sent"] == 1
+        with Session(engine) as s:
+            assert s.get(Receipt, receipt.id).status == "queued"  # type: ignore[union-attr]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        listener.loop_stop()
+        listener.disconnect()
+
+
+def test_the_worker_process_refuses_a_bad_broker_url(engine: Engine) -> None:
+    proc = _worker(engine, "http://nowhere", "oblako")
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    assert out == "" and "receipts worker:" in err
