@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import shutil
 import socket
 import subprocess
@@ -168,6 +169,10 @@ class DemoRegister:
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     errors: list[BaseException] = field(default_factory=list)
+
+
+#: how long a child process (the ingest, the receipts worker) may take to say it is ready
+CHILD_READY_S = 60.0
 
 
 class DemoStack:
@@ -378,7 +383,9 @@ class DemoStack:
             text=True,
         )
         assert proc.stdout is not None
-        line = proc.stdout.readline()
+        # a child that never says ready (a broker it cannot reach) must not hang the start
+        waited = select.select([proc.stdout], [], [], CHILD_READY_S)[0]
+        line = proc.stdout.readline() if waited else ""
         try:
             ready = bool(json.loads(line).get("ready"))
         except (ValueError, AttributeError):
